@@ -1,0 +1,5 @@
+from . import portal
+from . import subscription
+from . import account
+from . import helpdesk
+from . import success_pack

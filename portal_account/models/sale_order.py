@@ -1,0 +1,831 @@
+# Copyright 2026 portal_account contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from collections import defaultdict
+from datetime import timedelta
+
+from psycopg2 import errors as pg_errors
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, plaintext2html
+
+_logger = logging.getLogger(__name__)
+
+EXPIRY_WARNING_PARAM = "portal_account.card_expiry_warning_days"
+DEFAULT_EXPIRY_WARNING_DAYS = 30
+RENEWAL_BATCH_SIZE = 200
+RENEWAL_TIME_BUDGET = 240  # seconds of work per call, well below the cron timeout
+PAID_STATES = ("paid", "in_payment")
+REMINDER_DAYS = (3, 1)
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    is_subscription = fields.Boolean(
+        compute="_compute_is_subscription",
+        store=True,
+        index=True,
+    )
+    subscription_plan_id = fields.Many2one(
+        comodel_name="subscription.plan",
+        string="Recurring Plan",
+        index="btree_not_null",
+        tracking=True,
+        check_company=True,
+    )
+    subscription_state = fields.Selection(
+        selection=[
+            ("draft", "Quotation"),
+            ("in_progress", "In Progress"),
+            ("to_renew", "To Renew"),
+            ("closed", "Closed"),
+        ],
+        string="Subscription Status",
+        compute="_compute_subscription_state",
+        store=True,
+        readonly=False,
+        index="btree_not_null",
+        tracking=True,
+        copy=False,
+    )
+    subscription_start_date = fields.Date(string="Start Date", tracking=True, copy=False)
+    next_invoice_date = fields.Date(tracking=True, copy=False, index="btree_not_null")
+    renewal_deadline = fields.Date(
+        tracking=True,
+        copy=False,
+        readonly=True,
+        help="Last day of the grace period: after it the subscription closes.",
+    )
+    renewal_days_left = fields.Integer(compute="_compute_renewal_days_left")
+    payment_token_id = fields.Many2one(
+        comodel_name="payment.token",
+        string="Payment Method",
+        domain="[('partner_id', 'child_of', commercial_partner_id)]",
+        tracking=True,
+        copy=False,
+        index="btree_not_null",
+    )
+    close_reason = fields.Selection(
+        selection=[("unpaid", "Unpaid"), ("manual", "Closed by the company")],
+        tracking=True,
+        copy=False,
+    )
+    hosted_database_ids = fields.One2many(
+        comodel_name="hosted.database",
+        inverse_name="subscription_id",
+        string="Hosted Databases",
+    )
+    subscription_invoice_ids = fields.One2many(
+        comodel_name="account.move",
+        inverse_name="subscription_id",
+        string="Subscription Invoices",
+    )
+    subscription_invoice_count = fields.Integer(compute="_compute_subscription_invoice_count")
+    origin_subscription_id = fields.Many2one(
+        comodel_name="sale.order",
+        string="From Subscription",
+        index="btree_not_null",
+        copy=False,
+        help="The subscription this upsell or renewal quotation changes.",
+    )
+    subscription_quote_type = fields.Selection(
+        selection=[("upsell", "Upsell"), ("renewal", "Renewal")],
+        string="Quotation Type",
+        copy=False,
+    )
+    subscription_quote_ids = fields.One2many(
+        comodel_name="sale.order",
+        inverse_name="origin_subscription_id",
+        string="Upsell and Renewal Quotations",
+    )
+    ticket_ids = fields.One2many(
+        comodel_name="helpdesk.ticket",
+        inverse_name="subscription_id",
+        string="Tickets",
+    )
+    changes_requested = fields.Boolean(tracking=True, copy=False)
+    subscription_checked_date = fields.Date(
+        copy=False,
+        readonly=True,
+        help="Technical: last day the renewal engine handled this subscription.",
+    )
+    subscription_expiry_warned_date = fields.Date(
+        copy=False,
+        readonly=True,
+        help="Technical: the renewal date for which the card expiry warning was sent.",
+    )
+
+    # ------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------
+
+    @api.depends("subscription_plan_id", "origin_subscription_id")
+    def _compute_is_subscription(self):
+        for order in self:
+            order.is_subscription = bool(
+                order.subscription_plan_id and not order.origin_subscription_id
+            )
+
+    @api.depends("is_subscription")
+    def _compute_subscription_state(self):
+        for order in self:
+            if not order.is_subscription:
+                order.subscription_state = False
+            elif not order.subscription_state:
+                order.subscription_state = "draft"
+
+    @api.depends("renewal_deadline", "subscription_state")
+    @api.depends_context("date")
+    def _compute_renewal_days_left(self):
+        today = fields.Date.context_today(self)
+        for order in self:
+            if order.subscription_state == "to_renew" and order.renewal_deadline:
+                order.renewal_days_left = max((order.renewal_deadline - today).days, 0)
+            else:
+                order.renewal_days_left = 0
+
+    def _compute_subscription_invoice_count(self):
+        counts = dict(
+            self.env["account.move"]._read_group(
+                [("subscription_id", "in", self.ids)], ["subscription_id"], ["__count"]
+            )
+        )
+        for order in self:
+            order.subscription_invoice_count = counts.get(order, 0)
+
+    def _compute_access_url(self):
+        res = super()._compute_access_url()
+        for order in self:
+            if order.is_subscription and order.state == "sale":
+                order.access_url = f"/my/subscriptions/{order.id}"
+        return res
+
+    # ------------------------------------------------------------
+    # Constraints
+    # ------------------------------------------------------------
+
+    @api.constrains("payment_token_id", "partner_id")
+    def _check_payment_token_partner(self):
+        for order in self.filtered("payment_token_id"):
+            token_partner = order.payment_token_id.partner_id.commercial_partner_id
+            if token_partner != order.partner_id.commercial_partner_id:
+                raise ValidationError(
+                    self.env._(
+                        "The payment method %(token)s belongs to %(owner)s: it cannot "
+                        "pay the subscription %(subscription)s of %(customer)s.",
+                        token=order.payment_token_id.display_name,
+                        owner=token_partner.display_name,
+                        subscription=order.name,
+                        customer=order.partner_id.commercial_partner_id.display_name,
+                    )
+                )
+
+    @api.constrains("subscription_plan_id", "order_line")
+    def _check_subscription_lines(self):
+        for order in self.filtered("is_subscription"):
+            if order.state == "sale" and not order.order_line.filtered(
+                lambda line: line._is_subscription_recurring()
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The subscription %(subscription)s has nothing to bill: add "
+                        "at least one application or user.",
+                        subscription=order.name,
+                    )
+                )
+
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    def _action_confirm(self):
+        res = super()._action_confirm()
+        self.filtered(
+            lambda order: order.is_subscription
+            and order.subscription_state in (False, "draft")
+        )._subscription_start()
+        self.filtered("origin_subscription_id")._subscription_apply_quote()
+        self.order_line._success_pack_apply()
+        return res
+
+    def _prepare_invoice(self):
+        values = super()._prepare_invoice()
+        if self.is_subscription:
+            values["subscription_id"] = self.id
+        return values
+
+    # ------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------
+
+    def action_subscription_close(self):
+        """Close the subscriptions by hand and suspend their databases."""
+        self._subscription_close("manual")
+
+    def action_subscription_reopen(self):
+        """Reopen closed subscriptions and give their databases access back."""
+        closed = self.filtered(lambda order: order.subscription_state == "closed")
+        closed.write(
+            {
+                "subscription_state": "in_progress",
+                "close_reason": False,
+                "renewal_deadline": False,
+                "subscription_checked_date": False,
+            }
+        )
+        closed.hosted_database_ids._restore_access()
+
+    def action_subscription_new_quotation(self, quote_type="upsell"):
+        """Open a new upsell (or renewal) quotation for this subscription."""
+        self.ensure_one()
+        if quote_type not in ("upsell", "renewal"):
+            raise UserError(self.env._("Unknown quotation type %s.", quote_type))
+        quote = self.copy(
+            {
+                "origin_subscription_id": self.id,
+                "subscription_quote_type": quote_type,
+                "subscription_plan_id": self.subscription_plan_id.id,
+                "order_line": self._subscription_quote_lines(quote_type),
+                "require_payment": False,
+                "require_signature": True,
+                "client_order_ref": self.name,
+            }
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "sale.order",
+            "res_id": quote.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def action_subscription_new_renewal(self):
+        return self.action_subscription_new_quotation("renewal")
+
+    def action_view_subscription_invoices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action["domain"] = [("subscription_id", "=", self.id)]
+        action["context"] = {"default_move_type": "out_invoice", "create": False}
+        return action
+
+    # ------------------------------------------------------------
+    # Business methods: life cycle
+    # ------------------------------------------------------------
+
+    def _subscription_start(self):
+        """Start confirmed subscriptions.
+
+        When the customer already paid the first period online (Accept & Pay),
+        the first renewal is one period later and the card they saved pays it.
+        """
+        today = fields.Date.context_today(self)
+        for order in self:
+            start = order.subscription_start_date or today
+            values = {
+                "subscription_state": "in_progress",
+                "subscription_start_date": start,
+                "next_invoice_date": start,
+            }
+            transactions = order.sudo().transaction_ids.filtered(
+                lambda tx: tx.state == "done" and tx.operation != "validation"
+            )
+            if transactions:
+                values["next_invoice_date"] = (
+                    start + order.subscription_plan_id._get_billing_period()
+                )
+            token = transactions.token_id[-1:] or order.payment_token_id
+            if token and not order.payment_token_id:
+                values["payment_token_id"] = token.id
+            order.write(values)
+
+    def _subscription_quote_lines(self, quote_type):
+        if quote_type == "upsell":
+            return []
+        return [
+            Command.create(
+                {
+                    "product_id": line.product_id.id,
+                    "name": line.name,
+                    "product_uom_qty": line.product_uom_qty,
+                    "product_uom": line.product_uom.id,
+                    "price_unit": line.price_unit,
+                    "discount": line.discount,
+                    "tax_id": [Command.set(line.tax_id.ids)],
+                }
+            )
+            for line in self.order_line
+            if line._is_subscription_recurring()
+        ]
+
+    def _subscription_apply_quote(self):
+        """Apply confirmed upsell and renewal quotations to their subscription.
+
+        The subscription bills its lines every period, so the change is billed
+        from the next period on.
+        """
+        for quote in self:
+            subscription = quote.origin_subscription_id.sudo()
+            current = {
+                line.product_id: line
+                for line in subscription.order_line
+                if line._is_subscription_recurring()
+            }
+            new_lines = []
+            seen = self.env["sale.order.line"]
+            for line in quote.order_line.filtered(
+                lambda quote_line: quote_line._is_subscription_recurring()
+            ):
+                existing = current.get(line.product_id)
+                if existing:
+                    quantity = line.product_uom_qty
+                    if quote.subscription_quote_type == "upsell":
+                        quantity += existing.product_uom_qty
+                    existing.write(
+                        {"product_uom_qty": quantity, "price_unit": line.price_unit}
+                    )
+                    seen |= existing
+                else:
+                    new_lines.append(
+                        Command.create(
+                            {
+                                "product_id": line.product_id.id,
+                                "name": line.name,
+                                "product_uom_qty": line.product_uom_qty,
+                                "product_uom": line.product_uom.id,
+                                "price_unit": line.price_unit,
+                                "discount": line.discount,
+                                "tax_id": [Command.set(line.tax_id.ids)],
+                            }
+                        )
+                    )
+            if quote.subscription_quote_type == "renewal":
+                (subscription.order_line - seen).filtered(
+                    lambda old: old._is_subscription_recurring()
+                ).product_uom_qty = 0
+            if new_lines:
+                subscription.order_line = new_lines
+            subscription.message_post(
+                body=self.env._(
+                    "Quotation %(quote)s confirmed: the new lines are billed from "
+                    "the next period on.",
+                    quote=quote._get_html_link(),
+                )
+            )
+            if quote.subscription_quote_type == "renewal":
+                subscription.action_subscription_reopen()
+
+    def _subscription_close(self, reason):
+        to_close = self.filtered(
+            lambda order: order.subscription_state in ("in_progress", "to_renew")
+        )
+        if not to_close:
+            return to_close
+        to_close.write(
+            {
+                "subscription_state": "closed",
+                "close_reason": reason,
+                "renewal_deadline": False,
+            }
+        )
+        to_close.hosted_database_ids._suspend_access()
+        to_close._subscription_send_mail("mail_template_subscription_closed")
+        return to_close
+
+    def _subscription_set_to_renew(self, today):
+        """Open the grace period of subscriptions whose renewal is not paid."""
+        by_deadline = defaultdict(lambda: self.browse())
+        for order in self.filtered(lambda o: o.subscription_state == "in_progress"):
+            grace = timedelta(days=order.subscription_plan_id.grace_period_days)
+            by_deadline[order.next_invoice_date + grace] |= order
+        for deadline, orders in by_deadline.items():
+            orders.write(
+                {
+                    "subscription_state": "to_renew",
+                    "renewal_deadline": deadline,
+                    "subscription_checked_date": today,
+                }
+            )
+        opened = self.browse().union(*by_deadline.values())
+        opened._subscription_send_mail("mail_template_subscription_to_renew")
+        return opened
+
+    def _subscription_period_paid(self, invoices):
+        """Move subscriptions on once the invoice of their open period is paid."""
+        for order in self:
+            paid = invoices.filtered(
+                lambda move, order=order: move.subscription_id == order
+                and move.subscription_period_start == order.next_invoice_date
+                and move.payment_state in PAID_STATES
+            )
+            if not paid or order.subscription_state not in ("in_progress", "to_renew"):
+                continue
+            was_to_renew = order.subscription_state == "to_renew"
+            order.write(
+                {
+                    "subscription_state": "in_progress",
+                    "next_invoice_date": paid[0].subscription_period_end + timedelta(days=1),
+                    "renewal_deadline": False,
+                }
+            )
+            if was_to_renew:
+                order.hosted_database_ids._restore_access()
+            order._subscription_send_mail("mail_template_subscription_payment_done")
+
+    # ------------------------------------------------------------
+    # Business methods: billing and charging
+    # ------------------------------------------------------------
+
+    def _subscription_get_period_invoice(self):
+        """Return the invoice of the open period, created and posted if needed."""
+        self.ensure_one()
+        period_start = self.next_invoice_date
+        invoice = self.env["account.move"].search(
+            [
+                ("subscription_id", "=", self.id),
+                ("subscription_period_start", "=", period_start),
+                ("state", "!=", "cancel"),
+            ],
+            limit=1,
+        )
+        if not invoice:
+            invoice = self._subscription_create_invoices()
+        if invoice.state == "draft":
+            invoice.action_post()
+        return invoice
+
+    def _subscription_create_invoices(self):
+        """Create and post the invoice of each subscription's open period."""
+        values_list = []
+        for order in self:
+            period_start = order.next_invoice_date
+            period_end = (
+                period_start
+                + order.subscription_plan_id._get_billing_period()
+                - timedelta(days=1)
+            )
+            values = order.with_company(order.company_id)._prepare_invoice()
+            values.pop("transaction_ids", None)
+            values.update(
+                {
+                    "subscription_period_start": period_start,
+                    "subscription_period_end": period_end,
+                    "invoice_date": fields.Date.context_today(self),
+                    "invoice_line_ids": [
+                        Command.create(
+                            line._prepare_subscription_invoice_line(period_start, period_end)
+                        )
+                        for line in order.order_line
+                        if line._is_subscription_recurring()
+                    ],
+                }
+            )
+            values_list.append(values)
+        invoices = (
+            self.env["account.move"]
+            .sudo()
+            .with_context(default_move_type="out_invoice")
+            .create(values_list)
+        )
+        invoices.action_post()
+        return invoices
+
+    def _subscription_charge(self, invoice):
+        """Charge ``invoice`` through the subscription's token.
+
+        Return the transaction, or an empty recordset when a charge of this
+        invoice is already under way (never charge a period twice).
+        """
+        self.ensure_one()
+        Transaction = self.env["payment.transaction"].sudo()
+        running = Transaction.search(
+            [
+                ("invoice_ids", "in", invoice.ids),
+                ("state", "in", ("draft", "pending", "authorized", "done")),
+                ("operation", "!=", "validation"),
+            ],
+            limit=1,
+        )
+        if running:
+            return Transaction
+        token = self.payment_token_id.sudo()
+        transaction = Transaction.create(
+            {
+                "provider_id": token.provider_id.id,
+                "payment_method_id": token.payment_method_id.id,
+                "reference": Transaction._compute_reference(
+                    token.provider_id.code, prefix=invoice.name
+                ),
+                "amount": invoice.amount_residual,
+                "currency_id": invoice.currency_id.id,
+                "partner_id": invoice.partner_id.id,
+                "token_id": token.id,
+                "operation": "offline",
+                "invoice_ids": [Command.set(invoice.ids)],
+            }
+        )
+        if self.env.context.get("subscription_renewal_commit"):
+            # The transaction is on record before the provider is called: a
+            # crash after the call cannot lead to a second charge.
+            self.env.cr.commit()
+        transaction._send_payment_request()
+        if transaction.state == "done" and not transaction.is_post_processed:
+            transaction._post_process()
+        return transaction
+
+    def _subscription_charge_open_period(self):
+        """Bill and charge the open period with the subscription's token.
+
+        Return True when the period is paid.
+        """
+        self.ensure_one()
+        invoice = self._subscription_get_period_invoice()
+        if invoice.payment_state not in PAID_STATES and invoice.amount_residual > 0:
+            transaction = self._subscription_charge(invoice)
+            if transaction and transaction.state != "done":
+                self.message_post(
+                    body=self.env._(
+                        "The payment of %(invoice)s with %(token)s failed: %(reason)s",
+                        invoice=invoice._get_html_link(),
+                        token=self.payment_token_id.display_name,
+                        reason=transaction.state_message or transaction.state,
+                    )
+                )
+        if invoice.payment_state in PAID_STATES or invoice.amount_residual <= 0:
+            # The paid hook normally moved the subscription on already; this
+            # covers invoices paid before the hook could see them.
+            self._subscription_period_paid(invoice)
+            return True
+        return False
+
+    def _subscription_set_payment_token(self, token):
+        """Make ``token`` pay this subscription (Change Payment Method).
+
+        A subscription waiting for its renewal is charged at once.
+        """
+        self.ensure_one()
+        if not token._is_valid_for_charge():
+            raise UserError(
+                self.env._("The payment method %s cannot be charged.", token.display_name)
+            )
+        self._subscription_lock(wait=True)
+        self.payment_token_id = token
+        if self.subscription_state == "to_renew":
+            return self._subscription_charge_open_period()
+        return True
+
+    def _subscription_lock(self, wait=False):
+        """Lock the subscriptions' rows; return those this transaction holds.
+
+        The renewal engine skips rows another transaction holds (a portal
+        payment, another worker); a portal payment waits for the engine.
+        """
+        if not self:
+            return self
+        # Row locks have no ORM API.
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM sale_order WHERE id = ANY(%s) FOR NO KEY UPDATE %s",
+                self.ids,
+                SQL("") if wait else SQL("SKIP LOCKED"),
+            )
+        )
+        return self.browse(row[0] for row in self.env.cr.fetchall())
+
+    # ------------------------------------------------------------
+    # Business methods: ask changes
+    # ------------------------------------------------------------
+
+    def _action_ask_changes(self, message, author=None):
+        """Record the customer's request for changes on a quotation."""
+        self.ensure_one()
+        message = (message or "").strip()
+        if not message:
+            raise UserError(self.env._("Please describe the changes you need."))
+        author = author or self.partner_id
+        body = plaintext2html(message)
+        self.message_post(
+            body=body,
+            author_id=author.id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("Changes requested by %s", author.name),
+            note=body,
+            user_id=(self.user_id or self.env.ref("base.user_admin")).id,
+        )
+        self.changes_requested = True
+
+    # ------------------------------------------------------------
+    # Renewal engine
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_subscription_renewal(self, batch_size=RENEWAL_BATCH_SIZE):
+        """Renew, remind, close: the daily run of the renewal engine.
+
+        Works in batches; each unit of work is committed (outside tests) and
+        the progress is reported so that the job runner calls again for the
+        rest.
+        """
+        orders = self
+        if not getattr(threading.current_thread(), "testing", False):
+            orders = self.with_context(subscription_renewal_commit=True)
+        today = fields.Date.context_today(self)
+        orders._subscription_send_expiry_warnings(today)
+        deadline = time.monotonic() + RENEWAL_TIME_BUDGET
+        done, skipped_ids = 0, []
+        domain = self._subscription_renewal_domain(today)
+        while time.monotonic() < deadline:
+            batch = orders.search(
+                domain + [("id", "not in", skipped_ids)],
+                limit=batch_size,
+                order="next_invoice_date, id",
+            )
+            if not batch:
+                break
+            processed = batch._subscription_process_renewals(today)
+            done += len(processed)
+            skipped_ids += (batch - processed).ids
+        remaining = self.search_count(domain + [("id", "not in", skipped_ids)])
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    @api.model
+    def _subscription_renewal_domain(self, today):
+        """Subscriptions the engine has something to do with today."""
+        return [
+            ("is_subscription", "=", True),
+            ("state", "=", "sale"),
+            "|",
+            "&",
+            ("subscription_state", "=", "in_progress"),
+            ("next_invoice_date", "<=", today),
+            "&",
+            ("subscription_state", "=", "to_renew"),
+            "|",
+            ("subscription_checked_date", "=", False),
+            ("subscription_checked_date", "<", today),
+        ]
+
+    def _subscription_process_renewals(self, today):
+        """Process one batch; return the subscriptions that were handled.
+
+        Subscriptions that another transaction holds, whose charge is under
+        way, or that failed are left out and picked up by the next run.
+        """
+        chargeable = self.filtered(
+            lambda o: o.subscription_state == "in_progress"
+            or not (o.renewal_deadline and today > o.renewal_deadline)
+        ).filtered(
+            lambda o: o.payment_token_id and o.payment_token_id._is_valid_for_charge(today)
+        )
+        handled = self.browse()
+        try:
+            with self._subscription_isolated():
+                handled = (self - chargeable)._subscription_lock_batch()
+                handled._subscription_process_without_card(today)
+        except Exception:
+            _logger.exception("Renewal batch %s failed.", (self - chargeable).ids)
+            handled = self.browse()
+        for order in chargeable:
+            try:
+                with self._subscription_isolated():
+                    if order._subscription_renew_with_token(today):
+                        handled |= order
+            except Exception:
+                _logger.exception("Renewal of subscription %s failed.", order.name)
+        return handled
+
+    def _subscription_process_without_card(self, today):
+        """Grace period of subscriptions that cannot be charged: open, remind, close."""
+        overdue = self.filtered(
+            lambda o: o.subscription_state == "to_renew"
+            and o.renewal_deadline
+            and today > o.renewal_deadline
+        )
+        overdue._subscription_close("unpaid")
+        waiting = (self - overdue).filtered(lambda o: o.subscription_state == "to_renew")
+        waiting._subscription_send_reminders(today)
+        (self - overdue - waiting)._subscription_set_to_renew(today)
+        self.subscription_checked_date = today
+
+    @contextmanager
+    def _subscription_isolated(self):
+        """One unit of work of the engine: committed alone, or undone alone."""
+        if self.env.context.get("subscription_renewal_commit"):
+            try:
+                yield
+                self.env.cr.commit()
+            except Exception:
+                self.env.cr.rollback()
+                raise
+        else:
+            with self.env.cr.savepoint():
+                yield
+
+    def _subscription_lock_batch(self):
+        try:
+            with self.env.cr.savepoint():
+                return self._subscription_lock()
+        except pg_errors.SerializationFailure:
+            # Another worker changed these rows since this run began: leave them
+            # to the next run rather than act on what was read before.
+            _logger.info("Renewal batch %s changed concurrently; skipped.", self.ids)
+            return self.browse()
+
+    def _subscription_renew_with_token(self, today):
+        """Bill and charge one subscription; return whether it was handled."""
+        self.ensure_one()
+        if not self._subscription_lock_batch():
+            return False
+        if not self._subscription_charge_open_period():
+            if self._subscription_charge_in_flight():
+                return False
+            if self.subscription_state == "in_progress":
+                self._subscription_set_to_renew(today)
+            else:
+                self._subscription_send_reminders(today)
+        self.subscription_checked_date = today
+        return True
+
+    def _subscription_charge_in_flight(self):
+        self.ensure_one()
+        return bool(
+            self.env["payment.transaction"]
+            .sudo()
+            .search_count(
+                [
+                    ("invoice_ids.subscription_id", "=", self.id),
+                    ("invoice_ids.subscription_period_start", "=", self.next_invoice_date),
+                    ("state", "in", ("draft", "pending", "authorized")),
+                ],
+                limit=1,
+            )
+        )
+
+    def _subscription_send_reminders(self, today):
+        due = self.filtered(
+            lambda o: o.renewal_deadline
+            and (o.renewal_deadline - today).days in REMINDER_DAYS
+        )
+        due._subscription_send_mail("mail_template_subscription_reminder")
+
+    @api.model
+    def _subscription_send_expiry_warnings(self, today):
+        """Warn customers whose card expires before their next renewal."""
+        days = self._subscription_expiry_warning_days()
+        orders = self.search(
+            [
+                ("is_subscription", "=", True),
+                ("subscription_state", "=", "in_progress"),
+                ("next_invoice_date", "<=", today + timedelta(days=days)),
+                ("next_invoice_date", ">", today),
+                ("payment_token_id.expiry_date", "!=", False),
+            ]
+        ).filtered(
+            lambda o: o.payment_token_id.expiry_date < o.next_invoice_date
+            and o.subscription_expiry_warned_date != o.next_invoice_date
+        )
+        for next_date, group in self._group_by_next_invoice_date(orders).items():
+            group.subscription_expiry_warned_date = next_date
+        orders._subscription_send_mail("mail_template_subscription_card_expiring")
+        return orders
+
+    @api.model
+    def _group_by_next_invoice_date(self, orders):
+        groups = defaultdict(lambda: self.browse())
+        for order in orders:
+            groups[order.next_invoice_date] |= order
+        return groups
+
+    @api.model
+    def _subscription_expiry_warning_days(self):
+        value = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(EXPIRY_WARNING_PARAM, DEFAULT_EXPIRY_WARNING_DAYS)
+        )
+        try:
+            return max(int(value), 0)
+        except (TypeError, ValueError):
+            return DEFAULT_EXPIRY_WARNING_DAYS
+
+    def _subscription_send_mail(self, template_xmlid):
+        """Queue the customer email ``template_xmlid`` for these subscriptions."""
+        if not self:
+            return
+        template = self.env.ref(f"portal_account.{template_xmlid}", raise_if_not_found=False)
+        if not template:
+            return
+        template.sudo().send_mail_batch(self.ids)
+

@@ -1,0 +1,319 @@
+# Copyright 2026 portal_account contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import date
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import SubscriptionCommon
+
+ENGINE_LOGGER = "odoo.addons.portal_account.models.sale_order"
+
+
+@tagged("post_install", "-at_install")
+class TestSubscriptionRenewal(SubscriptionCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with freeze_time("2026-01-01"):
+            cls.subscription = cls._create_subscription()
+            cls.database = cls.env["hosted.database"].create(
+                {
+                    "name": "acme",
+                    "url": "https://acme.example.com",
+                    "partner_id": cls.customer.id,
+                    "subscription_id": cls.subscription.id,
+                }
+            )
+
+    def test_plan_constraints(self):
+        with self.assertRaisesRegex(ValidationError, "billing period"):
+            self.plan.billing_period_value = 0
+        with self.assertRaisesRegex(ValidationError, "grace period"):
+            self.plan.grace_period_days = -1
+        self.assertEqual(
+            self.env["subscription.plan"].create({"name": "Default"}).grace_period_days, 7
+        )
+
+    def test_confirm_starts_subscription(self):
+        self.assertTrue(self.subscription.is_subscription)
+        self.assertEqual(self.subscription.subscription_state, "in_progress")
+        self.assertEqual(self.subscription.subscription_start_date, date(2026, 1, 1))
+        self.assertEqual(self.subscription.next_invoice_date, date(2026, 1, 1))
+        self.assertEqual(self.subscription.access_url, f"/my/subscriptions/{self.subscription.id}")
+
+    def test_day_0_without_card_goes_to_renew(self):
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+        self.assertEqual(self.subscription.subscription_state, "to_renew")
+        self.assertEqual(self.subscription.renewal_deadline, date(2026, 1, 8))
+        self.assertFalse(self.subscription.subscription_invoice_ids)
+        mail = self._queued_mails(self.subscription, "mail_template_subscription_to_renew")
+        self.assertEqual(len(mail), 1)
+        self.assertIn(f"/my/subscriptions/{self.subscription.id}/payment_method", mail.body_html)
+
+    def test_not_due_is_left_alone(self):
+        with freeze_time("2025-12-31"):
+            self._run_renewal()
+        self.assertEqual(self.subscription.subscription_state, "in_progress")
+
+    def test_day_7_still_to_renew_with_access(self):
+        for day in range(1, 9):
+            with freeze_time(date(2026, 1, day)):
+                self._run_renewal()
+            if day == 8:
+                break
+            self.assertEqual(self.subscription.subscription_state, "to_renew", day)
+            self.assertEqual(self.database.access_state, "active")
+        self.assertEqual(self.subscription.subscription_state, "to_renew")
+        with freeze_time("2026-01-09"):
+            self._run_renewal()
+        self.assertEqual(self.subscription.subscription_state, "closed")
+
+    def test_day_8_closed_and_suspended(self):
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+        with freeze_time("2026-01-09"):
+            self._run_renewal()
+        self.assertEqual(self.subscription.subscription_state, "closed")
+        self.assertEqual(self.subscription.close_reason, "unpaid")
+        self.assertFalse(self.subscription.renewal_deadline)
+        self.assertEqual(self.database.access_state, "suspended")
+        self.assertTrue(self.database.suspended_since)
+        self.assertEqual(
+            len(self._queued_mails(self.subscription, "mail_template_subscription_closed")), 1
+        )
+
+    def test_valid_card_one_paid_invoice_and_next_period(self):
+        self.subscription.payment_token_id = self._create_token()
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+        invoice = self.subscription.subscription_invoice_ids
+        self.assertEqual(len(invoice), 1)
+        self.assertEqual(invoice.state, "posted")
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self.assertEqual(invoice.amount_untaxed, 160.0)
+        self.assertEqual(invoice.subscription_period_start, date(2026, 1, 1))
+        self.assertEqual(invoice.subscription_period_end, date(2026, 1, 31))
+        self.assertEqual(self.subscription.subscription_state, "in_progress")
+        self.assertEqual(self.subscription.next_invoice_date, date(2026, 2, 1))
+        self.assertEqual(
+            len(self._queued_mails(self.subscription, "mail_template_subscription_payment_done")),
+            1,
+        )
+
+    def test_three_runs_one_invoice_one_charge(self):
+        self.subscription.payment_token_id = self._create_token()
+        with freeze_time("2026-01-01"):
+            for _run in range(3):
+                self._run_renewal()
+        invoices = self.subscription.subscription_invoice_ids
+        self.assertEqual(len(invoices), 1)
+        transactions = self.env["payment.transaction"].search(
+            [("invoice_ids", "in", invoices.ids)]
+        )
+        self.assertEqual(transactions.mapped("state"), ["done"])
+        self.assertEqual(self.subscription.next_invoice_date, date(2026, 2, 1))
+
+    def test_each_period_billed_once(self):
+        self.subscription.payment_token_id = self._create_token()
+        for day in ("2026-01-01", "2026-01-15", "2026-02-01", "2026-02-01", "2026-03-01"):
+            with freeze_time(day):
+                self._run_renewal()
+        invoices = self.subscription.subscription_invoice_ids
+        self.assertEqual(
+            invoices.sorted("subscription_period_start").mapped("subscription_period_start"),
+            [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)],
+        )
+        self.assertEqual(self.subscription.next_invoice_date, date(2026, 4, 1))
+
+    def test_exception_mid_batch_then_rerun(self):
+        token = self._create_token()
+        with freeze_time("2026-01-01"):
+            subscriptions = self.subscription | self._create_subscription()
+            subscriptions |= self._create_subscription()
+        subscriptions.payment_token_id = token
+        failing = subscriptions[1]
+        original = type(failing)._subscription_charge_open_period
+
+        def charge_or_fail(order):
+            if order == failing:
+                raise RuntimeError("provider unreachable")
+            return original(order)
+
+        with (
+            freeze_time("2026-01-01"),
+            patch.object(type(failing), "_subscription_charge_open_period", charge_or_fail),
+            mute_logger(ENGINE_LOGGER),
+        ):
+            self._run_renewal()
+        self.assertEqual(failing.subscription_invoice_ids.ids, [])
+        self.assertEqual(failing.next_invoice_date, date(2026, 1, 1))
+        self.assertEqual((subscriptions - failing).mapped("next_invoice_date"), [date(2026, 2, 1)] * 2)
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+        for subscription in subscriptions:
+            self.assertEqual(len(subscription.subscription_invoice_ids), 1)
+            self.assertEqual(subscription.next_invoice_date, date(2026, 2, 1))
+        transactions = self.env["payment.transaction"].search(
+            [("invoice_ids", "in", subscriptions.subscription_invoice_ids.ids)]
+        )
+        self.assertEqual(len(transactions), 3)
+
+    def test_expired_card_goes_to_renew(self):
+        self.subscription.payment_token_id = self._create_token(expiry_date=date(2025, 12, 31))
+        self.assertTrue(self.subscription.payment_token_id.is_expired)
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+        self.assertEqual(self.subscription.subscription_state, "to_renew")
+        self.assertEqual(self.subscription.renewal_deadline, date(2026, 1, 8))
+        self.assertFalse(self.subscription.subscription_invoice_ids)
+
+    def test_declined_card_goes_to_renew_with_open_invoice(self):
+        self.subscription.payment_token_id = self._create_token(state="error")
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+            self._run_renewal()
+        self.assertEqual(self.subscription.subscription_state, "to_renew")
+        self.assertEqual(self.subscription.renewal_deadline, date(2026, 1, 8))
+        invoice = self.subscription.subscription_invoice_ids
+        self.assertEqual(len(invoice), 1)
+        self.assertEqual(invoice.payment_state, "not_paid")
+        transactions = self.env["payment.transaction"].search([("invoice_ids", "in", invoice.ids)])
+        self.assertEqual(transactions.mapped("state"), ["error"])
+
+    def test_recovery_with_new_card_during_grace(self):
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+        with freeze_time("2026-01-05"):
+            paid = self.subscription._subscription_set_payment_token(self._create_token())
+        self.assertTrue(paid)
+        self.assertEqual(self.subscription.subscription_state, "in_progress")
+        self.assertFalse(self.subscription.renewal_deadline)
+        self.assertEqual(self.subscription.next_invoice_date, date(2026, 2, 1))
+        self.assertEqual(len(self.subscription.subscription_invoice_ids), 1)
+        with freeze_time("2026-01-09"):
+            self._run_renewal()
+        self.assertEqual(self.subscription.subscription_state, "in_progress")
+        self.assertEqual(self.database.access_state, "active")
+
+    def test_recovery_by_paying_open_invoice(self):
+        self.subscription.payment_token_id = self._create_token(state="error")
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+        invoice = self.subscription.subscription_invoice_ids
+        with freeze_time("2026-01-03"):
+            self.env["account.payment.register"].with_context(
+                active_model="account.move", active_ids=invoice.ids
+            ).create({})._create_payments()
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self.assertEqual(self.subscription.subscription_state, "in_progress")
+        self.assertFalse(self.subscription.renewal_deadline)
+        self.assertEqual(self.subscription.next_invoice_date, date(2026, 2, 1))
+
+    def test_declined_new_card_stays_to_renew(self):
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+        with freeze_time("2026-01-02"):
+            paid = self.subscription._subscription_set_payment_token(
+                self._create_token(state="error")
+            )
+        self.assertFalse(paid)
+        self.assertEqual(self.subscription.subscription_state, "to_renew")
+        self.assertEqual(self.subscription.renewal_deadline, date(2026, 1, 8))
+
+    def test_foreign_token_refused(self):
+        foreign = self._create_token(partner=self.other_customer)
+        with self.assertRaisesRegex(ValidationError, "Globex"):
+            self.subscription.payment_token_id = foreign
+        with self.assertRaisesRegex(ValidationError, "Globex"):
+            self.subscription._subscription_set_payment_token(foreign)
+        self.subscription.payment_token_id = self._create_token(partner=self.customer_contact)
+
+    def test_reminders_three_and_one_day_before_deadline(self):
+        sent_on = []
+        for day in range(1, 9):
+            with freeze_time(date(2026, 1, day)):
+                self._run_renewal()
+                self._run_renewal()
+                mails = self.env["mail.mail"].search(
+                    [
+                        ("res_id", "=", self.subscription.id),
+                        ("model", "=", "sale.order"),
+                        ("subject", "ilike", "left to renew"),
+                    ]
+                )
+                sent_on.append(len(mails))
+        # Reminders go out on Jan 5 (3 days left) and Jan 7 (1 day left), once each.
+        self.assertEqual(sent_on, [0, 0, 0, 0, 1, 1, 2, 2])
+
+    def test_card_expiry_warning(self):
+        self.subscription.write(
+            {
+                "payment_token_id": self._create_token(expiry_date=date(2026, 1, 20)).id,
+                "next_invoice_date": date(2026, 2, 1),
+            }
+        )
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+        self.assertFalse(
+            self._queued_mails(self.subscription, "mail_template_subscription_card_expiring")
+        )
+        with freeze_time("2026-01-02"):
+            self._run_renewal()
+            self._run_renewal()
+        self.assertEqual(
+            len(self._queued_mails(self.subscription, "mail_template_subscription_card_expiring")),
+            1,
+        )
+
+    def test_deleted_card_leaves_subscription_without_method(self):
+        token = self._create_token()
+        self.subscription.payment_token_id = token
+        token.active = False
+        self.assertFalse(self.subscription.payment_token_id)
+
+    def test_close_and_reopen_by_admin(self):
+        self.subscription.action_subscription_close()
+        self.assertEqual(self.subscription.subscription_state, "closed")
+        self.assertEqual(self.subscription.close_reason, "manual")
+        self.assertEqual(self.database.access_state, "suspended")
+        self.subscription.action_subscription_reopen()
+        self.assertEqual(self.subscription.subscription_state, "in_progress")
+        self.assertFalse(self.subscription.close_reason)
+        self.assertEqual(self.database.access_state, "active")
+        self.assertIn("Access restored", self.database.message_ids[0].body)
+
+    def test_state_changes_tracked(self):
+        with freeze_time("2026-01-01"):
+            self.env["sale.order"].with_context(
+                mail_notrack=False, tracking_disable=False
+            )._cron_subscription_renewal()
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        tracked = self.subscription.message_ids.tracking_value_ids.filtered(
+            lambda value: value.field_id.name == "subscription_state"
+        )
+        self.assertIn("To Renew", tracked.mapped("new_value_char"))
+
+    def test_upsell_quote_changes_lines_from_next_period(self):
+        action = self.subscription.action_subscription_new_quotation()
+        quote = self.env["sale.order"].browse(action["res_id"])
+        self.assertFalse(quote.is_subscription)
+        self.assertEqual(quote.origin_subscription_id, self.subscription)
+        quote.order_line = [
+            (0, 0, {"product_id": self.user_product.id, "product_uom_qty": 2}),
+        ]
+        quote.action_confirm()
+        users = self.subscription.order_line.filtered(
+            lambda line: line.product_id == self.user_product
+        )
+        self.assertEqual(users.product_uom_qty, 5)
+        self.subscription.payment_token_id = self._create_token()
+        with freeze_time("2026-01-01"):
+            self._run_renewal()
+        self.assertEqual(self.subscription.subscription_invoice_ids.amount_untaxed, 200.0)

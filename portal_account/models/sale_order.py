@@ -26,6 +26,7 @@ REMINDER_DAYS = (3, 1)
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
+    commercial_partner_id = fields.Many2one(related="partner_id.commercial_partner_id")
     is_subscription = fields.Boolean(
         compute="_compute_is_subscription",
         store=True,
@@ -86,6 +87,7 @@ class SaleOrder(models.Model):
         string="Subscription Invoices",
     )
     subscription_invoice_count = fields.Integer(compute="_compute_subscription_invoice_count")
+    hosted_database_count = fields.Integer(compute="_compute_hosted_database_count")
     origin_subscription_id = fields.Many2one(
         comodel_name="sale.order",
         string="From Subscription",
@@ -103,6 +105,7 @@ class SaleOrder(models.Model):
         inverse_name="origin_subscription_id",
         string="Upsell and Renewal Quotations",
     )
+    subscription_quote_count = fields.Integer(compute="_compute_subscription_quote_count")
     ticket_ids = fields.One2many(
         comodel_name="helpdesk.ticket",
         inverse_name="subscription_id",
@@ -157,6 +160,26 @@ class SaleOrder(models.Model):
         )
         for order in self:
             order.subscription_invoice_count = counts.get(order, 0)
+
+    def _compute_hosted_database_count(self):
+        counts = dict(
+            self.env["hosted.database"]._read_group(
+                [("subscription_id", "in", self.ids)], ["subscription_id"], ["__count"]
+            )
+        )
+        for order in self:
+            order.hosted_database_count = counts.get(order, 0)
+
+    def _compute_subscription_quote_count(self):
+        counts = dict(
+            self._read_group(
+                [("origin_subscription_id", "in", self.ids)],
+                ["origin_subscription_id"],
+                ["__count"],
+            )
+        )
+        for order in self:
+            order.subscription_quote_count = counts.get(order, 0)
 
     def _compute_access_url(self):
         res = super()._compute_access_url()

@@ -102,5 +102,8 @@ class SubscriptionPlan(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "portal_account.sale_order_subscription_action"
         )
-        action["domain"] = [("subscription_plan_id", "=", self.id)]
+        action["domain"] = [
+            ("is_subscription", "=", True),
+            ("subscription_plan_id", "=", self.id),
+        ]
         return action

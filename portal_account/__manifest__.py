@@ -28,6 +28,7 @@
         "views/success_pack_views.xml",
         "views/product_template_views.xml",
         "views/payment_token_views.xml",
+        "views/helpdesk_ticket_views.xml",
         "views/res_config_settings_views.xml",
         "views/portal_home_portal_templates.xml",
         "views/subscription_portal_templates.xml",

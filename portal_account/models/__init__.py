@@ -10,5 +10,3 @@ from . import sale_order
 from . import sale_order_line
 from . import helpdesk_ticket
 from . import res_config_settings
-from . import portal_extra_payment_token
-from . import portal_extra_success_pack

@@ -46,6 +46,29 @@ class PaymentToken(models.Model):
             archived._detach_from_subscriptions()
         return res
 
+    def get_linked_records_info(self):
+        """Name the subscriptions this token pays in core's deletion dialog."""
+        res = super().get_linked_records_info()
+        # Searched with the caller's rights: a customer only learns about the
+        # subscriptions they can already read.
+        subscriptions = self.env["sale.order"].search(
+            [
+                ("payment_token_id", "=", self.id),
+                ("is_subscription", "=", True),
+                ("subscription_state", "in", ("in_progress", "to_renew")),
+            ]
+        )
+        res.extend(
+            {
+                "description": self.env._("Subscription"),
+                "id": subscription.id,
+                "name": subscription.name,
+                "url": f"/my/subscriptions/{subscription.id}",
+            }
+            for subscription in subscriptions
+        )
+        return res
+
     def _is_valid_for_charge(self, date=None):
         """Whether the token can be charged on ``date`` (default: today)."""
         self.ensure_one()

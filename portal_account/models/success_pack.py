@@ -24,6 +24,9 @@ class SuccessPack(models.Model):
         tracking=True,
         help="The consultant the customer's tickets are assigned to.",
     )
+    # Customers cannot read internal users: the portal shows the expert's
+    # picture through the pack they can read (/web/image/success.pack/...).
+    expert_avatar_128 = fields.Image(string="Expert Avatar", related="expert_id.avatar_128")
     company_id = fields.Many2one(
         comodel_name="res.company",
         required=True,

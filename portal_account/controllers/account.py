@@ -1,0 +1,166 @@
+# Copyright 2026 portal_account contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import csv
+import io
+
+from odoo import http
+from odoo.http import content_disposition, request
+from odoo.osv import expression
+
+from odoo.addons.account_payment.controllers import portal as account_payment_portal
+
+
+class PortalAccount(account_payment_portal.PortalAccount):
+    """Search and CSV export of /my/invoices."""
+
+    def _get_account_searchbar_inputs(self):
+        return {
+            "all": {"input": "all", "label": request.env._("Search in All")},
+            "name": {"input": "name", "label": request.env._("Search in Reference")},
+            "subscription": {
+                "input": "subscription",
+                "label": request.env._("Search in Subscription"),
+            },
+        }
+
+    def _get_account_search_domain(self, search_in, search):
+        if not search:
+            return []
+        domains = []
+        if search_in in ("name", "all"):
+            domains.append(["|", ("name", "ilike", search), ("ref", "ilike", search)])
+        if search_in in ("subscription", "all"):
+            domains.append([("subscription_id.name", "ilike", search)])
+        return expression.OR(domains)
+
+    def _prepare_my_invoices_values(
+        self,
+        page,
+        date_begin,
+        date_end,
+        sortby,
+        filterby,
+        domain=None,
+        url="/my/invoices",
+        search=None,
+        search_in=None,
+    ):
+        if search is None and search_in is None:
+            # Core's /my/invoices route does not forward its other parameters.
+            search = request.params.get("search")
+            search_in = request.params.get("search_in")
+        searchbar_inputs = self._get_account_searchbar_inputs()
+        if search_in not in searchbar_inputs:
+            search_in = "all"
+        # Unknown keys fall back to the defaults instead of a server error.
+        if sortby not in self._get_account_searchbar_sortings():
+            sortby = None
+        if filterby not in self._get_account_searchbar_filters():
+            filterby = None
+        search_domain = self._get_account_search_domain(search_in, search)
+        if search_domain:
+            domain = expression.AND([domain or [], search_domain])
+        values = super()._prepare_my_invoices_values(
+            page, date_begin, date_end, sortby, filterby, domain=domain, url=url
+        )
+        if search:
+            values["pager"]["url_args"].update(search=search, search_in=search_in)
+        values.update(
+            {
+                "searchbar_inputs": searchbar_inputs,
+                "search_in": search_in,
+                "search": search or "",
+            }
+        )
+        return values
+
+    def _get_invoice_export_header(self):
+        return [
+            request.env._("Number"),
+            request.env._("Invoice Date"),
+            request.env._("Due Date"),
+            request.env._("Subscription"),
+            request.env._("Currency"),
+            request.env._("Total"),
+            request.env._("Amount Due"),
+            request.env._("Payment Status"),
+        ]
+
+    def _get_invoice_export_rows(self, invoices):
+        payment_states = dict(
+            invoices._fields["payment_state"]._description_selection(request.env)
+        )
+        readable_subscriptions = invoices.subscription_id._filtered_access("read")
+        for invoice in invoices:
+            sign = -1 if invoice.move_type == "out_refund" else 1
+            subscription = invoice.subscription_id & readable_subscriptions
+            yield [
+                invoice.name,
+                invoice.invoice_date or "",
+                invoice.invoice_date_due or "",
+                subscription.name or "",
+                invoice.currency_id.name,
+                sign * invoice.amount_total,
+                sign * invoice.amount_residual,
+                payment_states.get(invoice.payment_state, ""),
+            ]
+
+    @staticmethod
+    def _csv_safe(value):
+        # Spreadsheets run cells starting with these characters as formulas.
+        if isinstance(value, str) and value.startswith(
+            ("=", "+", "-", "@", "\t", "\r")
+        ):
+            return f"'{value}"
+        return value
+
+    @http.route(
+        "/my/invoices/export",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def portal_my_invoices_export(
+        self,
+        date_begin=None,
+        date_end=None,
+        sortby=None,
+        filterby=None,
+        search="",
+        search_in="all",
+        **kw,
+    ):
+        """The invoices listed by /my/invoices for the same parameters, all pages."""
+        values = self._prepare_my_invoices_values(
+            1,
+            date_begin,
+            date_end,
+            sortby,
+            filterby,
+            search=search or "",
+            search_in=search_in or "all",
+        )
+        pager = values["pager"]
+        invoices = request.env["account.move"].concat(
+            *(
+                data["invoice"]
+                for offset in range(0, pager["total"], pager["step"])
+                for data in values["invoices"](offset)
+            )
+        )
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(self._get_invoice_export_header())
+        for row in self._get_invoice_export_rows(invoices):
+            writer.writerow([self._csv_safe(value) for value in row])
+        content = buffer.getvalue().encode("utf-8-sig")
+        return request.make_response(
+            content,
+            headers=[
+                ("Content-Type", "text/csv; charset=utf-8"),
+                ("Content-Length", len(content)),
+                ("Content-Disposition", content_disposition("invoices.csv")),
+            ],
+        )

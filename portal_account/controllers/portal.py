@@ -1,0 +1,104 @@
+# Copyright 2026 portal_account contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import http
+from odoo.exceptions import AccessError, MissingError
+from odoo.http import request
+
+from .subscription import SubscriptionPortal
+
+
+class CustomerPortal(SubscriptionPortal):
+    """/my home (account summary, renewal banner) and quote change requests."""
+
+    # ------------------------------------------------------------
+    # My Home
+    # ------------------------------------------------------------
+
+    @http.route()
+    def home(self, **kw):
+        response = super().home(**kw)
+        response.qcontext.update(self._prepare_account_summary_values())
+        return response
+
+    def _get_account_summary_due_domain(self, partner):
+        return [
+            ("move_type", "in", ("out_invoice", "out_receipt")),
+            ("state", "=", "posted"),
+            ("payment_state", "in", ("not_paid", "partial")),
+            ("commercial_partner_id", "=", partner.commercial_partner_id.id),
+        ]
+
+    def _get_account_summary_running_domain(self, partner):
+        return self._prepare_subscriptions_domain(partner) + [
+            ("subscription_state", "in", ("in_progress", "to_renew")),
+        ]
+
+    def _prepare_account_summary_values(self):
+        """Amount due, next renewal and subscriptions waiting for a payment method."""
+        partner = request.env.user.partner_id
+        values = {
+            "summary_amounts_due": [],
+            "summary_next_renewal": request.env["sale.order"],
+            "summary_to_renew": request.env["sale.order"],
+        }
+        AccountMove = request.env["account.move"]
+        if AccountMove.has_access("read"):
+            values["summary_amounts_due"] = [
+                (currency, amount)
+                for currency, amount in AccountMove._read_group(
+                    self._get_account_summary_due_domain(partner),
+                    groupby=["currency_id"],
+                    aggregates=["amount_residual:sum"],
+                )
+                if not currency.is_zero(amount)
+            ]
+        SaleOrder = request.env["sale.order"]
+        if SaleOrder.has_access("read"):
+            running = SaleOrder.search(
+                self._get_account_summary_running_domain(partner),
+                order="next_invoice_date asc, id asc",
+            )
+            # Read as superuser for the rendering only: the search above applied
+            # the customer's own rights.
+            running_sudo = running.sudo()
+            values["summary_next_renewal"] = running_sudo.filtered(
+                lambda order: order.subscription_state == "in_progress"
+                and order.next_invoice_date
+            )[:1]
+            values["summary_to_renew"] = running_sudo.filtered(
+                lambda order: order.subscription_state == "to_renew"
+            )
+        return values
+
+    # ------------------------------------------------------------
+    # Quotations: ask for changes
+    # ------------------------------------------------------------
+
+    @http.route(
+        "/my/orders/<int:order_id>/ask_changes",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_quote_ask_changes(self, order_id, access_token=None, message=None, **kw):
+        try:
+            order_sudo = self._document_check_access(
+                "sale.order", order_id, access_token=access_token
+            )
+        except (AccessError, MissingError):
+            return request.redirect("/my")
+
+        if order_sudo.state not in ("draft", "sent"):
+            query_string = "&message=cant_ask_changes"
+        elif not (message or "").strip():
+            query_string = "&message=ask_changes_empty"
+        else:
+            author = (
+                order_sudo.partner_id
+                if request.env.user._is_public()
+                else request.env.user.partner_id
+            )
+            order_sudo._action_ask_changes(message.strip(), author=author)
+            query_string = "&message=ask_changes_ok"
+        return request.redirect(order_sudo.get_portal_url(query_string=query_string))

@@ -1,0 +1,95 @@
+# Copyright 2026 portal_account contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+
+from odoo.tests import new_test_user, tagged
+
+from .common_portal import PortalAccountHttpCommon
+
+
+@tagged("post_install", "-at_install")
+class TestTourPortal(PortalAccountHttpCommon):
+    """The customer's flows in a browser (tours in static/src/js/tours)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.subscription.name = "PRT Subscription"
+        cls.quotation.write(
+            {
+                "name": "PRT Quote",
+                "require_signature": False,
+                "require_payment": True,
+                "prepayment_percent": 1.0,
+            }
+        )
+
+    def test_tour_quote_pay(self):
+        self.start_tour(
+            "/my/quotes", "portal_account_quote_pay", login=self.portal_user.login
+        )
+        self.assertEqual(self.quotation.state, "sale")
+        transaction = self.quotation.transaction_ids
+        self.assertEqual(transaction.state, "done")
+        self.assertEqual(transaction.provider_id, self.provider)
+
+    def test_tour_ask_changes(self):
+        self.start_tour(
+            "/my/quotes", "portal_account_ask_changes", login=self.portal_user.login
+        )
+        self.assertTrue(self.quotation.changes_requested)
+        self.assertIn(
+            "Please add two more users",
+            self.quotation.message_ids.filtered(lambda m: m.message_type == "comment")[
+                :1
+            ].body,
+        )
+
+    def test_tour_change_payment_method(self):
+        self.start_tour(
+            "/my", "portal_account_change_payment_method", login=self.portal_user.login
+        )
+        subscription = self.subscription_to_renew
+        self.assertEqual(subscription.subscription_state, "in_progress")
+        self.assertTrue(subscription.payment_token_id.payment_details.endswith("1111"))
+        self.assertEqual(subscription.payment_token_id.provider_id, self.provider)
+        self.assertIn(
+            subscription.subscription_invoice_ids.payment_state, ("paid", "in_payment")
+        )
+
+    def test_tour_subscription_ticket(self):
+        self.start_tour(
+            "/my/subscriptions",
+            "portal_account_subscription_ticket",
+            login=self.portal_user.login,
+        )
+        ticket = (
+            self.env["helpdesk.ticket"]
+            .sudo()
+            .search([("name", "=", "My database is slow")])
+        )
+        self.assertEqual(ticket.subscription_id, self.subscription)
+        self.assertEqual(ticket.partner_id, self.customer_contact)
+
+    def test_tour_invoice_pdf(self):
+        self.start_tour(
+            "/my/invoices", "portal_account_invoice_pdf", login=self.portal_user.login
+        )
+        response = self.url_open(
+            self.invoice_unpaid.get_portal_url(report_type="pdf", download=True)
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.headers["Content-Type"], "application/pdf")
+        self.assertIn(".pdf", response.headers["Content-Disposition"])
+
+    def test_tour_home_cards(self):
+        newcomer = self.env["res.partner"].create(
+            {"name": "Newcomer Ltd", "is_company": True}
+        )
+        user = new_test_user(
+            self.env,
+            login="prt_new",
+            groups="base.group_portal",
+            partner_id=newcomer.id,
+            company_id=self.company.id,
+        )
+        self.start_tour("/my", "portal_account_home_cards", login=user.login)

@@ -19,7 +19,7 @@ class AccountMove(models.Model):
     subscription_period_end = fields.Date(readonly=True, copy=False)
 
     def init(self):
-        super().init()
+        res = super().init()
         # A partial unique index cannot be declared with _sql_constraints: it is
         # the database's guarantee that a period is never invoiced twice, even
         # when two workers or a crash and a rerun race each other.
@@ -34,6 +34,7 @@ class AccountMove(models.Model):
                 """
             )
         )
+        return res
 
     def _invoice_paid_hook(self):
         res = super()._invoice_paid_hook()

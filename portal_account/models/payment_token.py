@@ -82,9 +82,7 @@ class PaymentToken(models.Model):
     def _detach_from_subscriptions(self):
         """Leave the subscriptions paid by these tokens without a method."""
         subscriptions = (
-            self.env["sale.order"]
-            .sudo()
-            .search([("payment_token_id", "in", self.ids)])
+            self.env["sale.order"].sudo().search([("payment_token_id", "in", self.ids)])
         )
         for subscription in subscriptions:
             subscription.message_post(

@@ -8,7 +8,6 @@ class ProductTemplate(models.Model):
     _inherit = "product.template"
 
     success_pack_hours = fields.Float(
-        string="Success Pack Hours",
         help="Hours of expert services one unit buys. A product with hours is a "
         "Success Pack: confirming its order creates or tops up the customer's pack.",
     )

@@ -3,8 +3,8 @@
 import logging
 import threading
 import time
-from contextlib import contextmanager
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import timedelta
 
 from psycopg2 import errors as pg_errors
@@ -54,7 +54,9 @@ class SaleOrder(models.Model):
         tracking=True,
         copy=False,
     )
-    subscription_start_date = fields.Date(string="Start Date", tracking=True, copy=False)
+    subscription_start_date = fields.Date(
+        string="Start Date", tracking=True, copy=False
+    )
     next_invoice_date = fields.Date(tracking=True, copy=False, index="btree_not_null")
     renewal_deadline = fields.Date(
         tracking=True,
@@ -86,7 +88,9 @@ class SaleOrder(models.Model):
         inverse_name="subscription_id",
         string="Subscription Invoices",
     )
-    subscription_invoice_count = fields.Integer(compute="_compute_subscription_invoice_count")
+    subscription_invoice_count = fields.Integer(
+        compute="_compute_subscription_invoice_count"
+    )
     hosted_database_count = fields.Integer(compute="_compute_hosted_database_count")
     origin_subscription_id = fields.Many2one(
         comodel_name="sale.order",
@@ -105,7 +109,9 @@ class SaleOrder(models.Model):
         inverse_name="origin_subscription_id",
         string="Upsell and Renewal Quotations",
     )
-    subscription_quote_count = fields.Integer(compute="_compute_subscription_quote_count")
+    subscription_quote_count = fields.Integer(
+        compute="_compute_subscription_quote_count"
+    )
     ticket_ids = fields.One2many(
         comodel_name="helpdesk.ticket",
         inverse_name="subscription_id",
@@ -453,8 +459,10 @@ class SaleOrder(models.Model):
             order.id: {name: order[name] for name in tracked_names} for order in self
         }
         self.with_context(mail_notrack=True).write(values)
-        if not tracked_names or self.env.context.get("tracking_disable") or (
-            self.env.context.get("mail_notrack")
+        if (
+            not tracked_names
+            or self.env.context.get("tracking_disable")
+            or (self.env.context.get("mail_notrack"))
         ):
             return
         tracked_fields = self.fields_get(
@@ -509,7 +517,8 @@ class SaleOrder(models.Model):
             order.write(
                 {
                     "subscription_state": "in_progress",
-                    "next_invoice_date": paid[0].subscription_period_end + timedelta(days=1),
+                    "next_invoice_date": paid[0].subscription_period_end
+                    + timedelta(days=1),
                     "renewal_deadline": False,
                 }
             )
@@ -558,7 +567,9 @@ class SaleOrder(models.Model):
                     "invoice_date": fields.Date.context_today(self),
                     "invoice_line_ids": [
                         Command.create(
-                            line._prepare_subscription_invoice_line(period_start, period_end)
+                            line._prepare_subscription_invoice_line(
+                                period_start, period_end
+                            )
                         )
                         for line in order.order_line
                         if line._is_subscription_recurring()
@@ -612,7 +623,7 @@ class SaleOrder(models.Model):
         if self.env.context.get("subscription_renewal_commit"):
             # The transaction is on record before the provider is called: a
             # crash after the call cannot lead to a second charge.
-            self.env.cr.commit()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         transaction._send_payment_request()
         if transaction.state == "done" and not transaction.is_post_processed:
             transaction._post_process()
@@ -651,7 +662,9 @@ class SaleOrder(models.Model):
         self.ensure_one()
         if not token._is_valid_for_charge():
             raise UserError(
-                self.env._("The payment method %s cannot be charged.", token.display_name)
+                self.env._(
+                    "The payment method %s cannot be charged.", token.display_name
+                )
             )
         self._subscription_lock(wait=True)
         self.payment_token_id = token
@@ -765,7 +778,8 @@ class SaleOrder(models.Model):
             lambda o: o.subscription_state == "in_progress"
             or not (o.renewal_deadline and today > o.renewal_deadline)
         ).filtered(
-            lambda o: o.payment_token_id and o.payment_token_id._is_valid_for_charge(today)
+            lambda o: o.payment_token_id
+            and o.payment_token_id._is_valid_for_charge(today)
         )
         handled = self.browse()
         try:
@@ -792,7 +806,9 @@ class SaleOrder(models.Model):
             and today > o.renewal_deadline
         )
         overdue._subscription_close("unpaid")
-        waiting = (self - overdue).filtered(lambda o: o.subscription_state == "to_renew")
+        waiting = (self - overdue).filtered(
+            lambda o: o.subscription_state == "to_renew"
+        )
         waiting._subscription_send_reminders(today)
         (self - overdue - waiting)._subscription_set_to_renew(today)
         self.subscription_checked_date = today
@@ -803,7 +819,8 @@ class SaleOrder(models.Model):
         if self.env.context.get("subscription_renewal_commit"):
             try:
                 yield
-                self.env.cr.commit()
+                # The engine's unit of work, in the batched scheduled action only.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
             except Exception:
                 self.env.cr.rollback()
                 raise
@@ -844,7 +861,11 @@ class SaleOrder(models.Model):
             .search_count(
                 [
                     ("invoice_ids.subscription_id", "=", self.id),
-                    ("invoice_ids.subscription_period_start", "=", self.next_invoice_date),
+                    (
+                        "invoice_ids.subscription_period_start",
+                        "=",
+                        self.next_invoice_date,
+                    ),
                     ("state", "in", ("draft", "pending", "authorized")),
                 ],
                 limit=1,
@@ -902,8 +923,9 @@ class SaleOrder(models.Model):
         """Queue the customer email ``template_xmlid`` for these subscriptions."""
         if not self:
             return
-        template = self.env.ref(f"portal_account.{template_xmlid}", raise_if_not_found=False)
+        template = self.env.ref(
+            f"portal_account.{template_xmlid}", raise_if_not_found=False
+        )
         if not template:
             return
         template.sudo().send_mail_batch(self.ids)
-

@@ -37,7 +37,8 @@ class SaleOrderLine(models.Model):
     def _success_pack_apply(self):
         """Create or top up the customers' Success Packs bought by these lines."""
         pack_lines = self.filtered(
-            lambda line: line.product_id.success_pack_hours > 0 and line.product_uom_qty > 0
+            lambda line: line.product_id.success_pack_hours > 0
+            and line.product_uom_qty > 0
         )
         if not pack_lines:
             return self.env["success.pack"]

@@ -62,7 +62,10 @@ class SubscriptionPlan(models.Model):
     def _compute_subscription_count(self):
         counts = dict(
             self.env["sale.order"]._read_group(
-                [("subscription_plan_id", "in", self.ids), ("is_subscription", "=", True)],
+                [
+                    ("subscription_plan_id", "in", self.ids),
+                    ("is_subscription", "=", True),
+                ],
                 ["subscription_plan_id"],
                 ["__count"],
             )
@@ -95,7 +98,9 @@ class SubscriptionPlan(models.Model):
     def _get_billing_period(self):
         """Return the plan's billing period as a relativedelta."""
         self.ensure_one()
-        return relativedelta(**{f"{self.billing_period_unit}s": self.billing_period_value})
+        return relativedelta(
+            **{f"{self.billing_period_unit}s": self.billing_period_value}
+        )
 
     def action_open_subscriptions(self):
         self.ensure_one()

@@ -26,7 +26,9 @@ class SuccessPack(models.Model):
     )
     # Customers cannot read internal users: the portal shows the expert's
     # picture through the pack they can read (/web/image/success.pack/...).
-    expert_avatar_128 = fields.Image(string="Expert Avatar", related="expert_id.avatar_128")
+    expert_avatar_128 = fields.Image(
+        string="Expert Avatar", related="expert_id.avatar_128"
+    )
     company_id = fields.Many2one(
         comodel_name="res.company",
         required=True,
@@ -39,7 +41,9 @@ class SuccessPack(models.Model):
     )
     hours_purchased = fields.Float(string="Hours Bought", tracking=True)
     hours_used = fields.Float(compute="_compute_hours_used", store=True)
-    hours_remaining = fields.Float(string="Hours Left", compute="_compute_hours_used", store=True)
+    hours_remaining = fields.Float(
+        string="Hours Left", compute="_compute_hours_used", store=True
+    )
     log_ids = fields.One2many(
         comodel_name="success.pack.log",
         inverse_name="pack_id",
@@ -59,7 +63,11 @@ class SuccessPack(models.Model):
             )
         )
         for pack in self:
-            used = hours_by_pack.get(pack, 0.0) if pack.id else sum(pack.log_ids.mapped("hours"))
+            used = (
+                hours_by_pack.get(pack, 0.0)
+                if pack.id
+                else sum(pack.log_ids.mapped("hours"))
+            )
             pack.hours_used = used
             pack.hours_remaining = pack.hours_purchased - used
             pack.state = "active" if pack.hours_remaining > 0 else "exhausted"

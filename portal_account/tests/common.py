@@ -33,7 +33,11 @@ class SubscriptionCommon(AccountTestInvoicingCommon):
             {"name": "Acme Corp", "is_company": True, "email": "acme@example.com"}
         )
         cls.customer_contact = cls.env["res.partner"].create(
-            {"name": "Ann Acme", "parent_id": cls.customer.id, "email": "ann@example.com"}
+            {
+                "name": "Ann Acme",
+                "parent_id": cls.customer.id,
+                "email": "ann@example.com",
+            }
         )
         cls.other_customer = cls.env["res.partner"].create(
             {"name": "Globex", "is_company": True, "email": "globex@example.com"}
@@ -71,7 +75,9 @@ class SubscriptionCommon(AccountTestInvoicingCommon):
         )
 
     @classmethod
-    def _create_subscription(cls, partner=None, token=None, start=date(2026, 1, 1), **values):
+    def _create_subscription(
+        cls, partner=None, token=None, start=date(2026, 1, 1), **values
+    ):
         order = cls.env["sale.order"].create(
             {
                 "partner_id": (partner or cls.customer).id,
@@ -79,7 +85,9 @@ class SubscriptionCommon(AccountTestInvoicingCommon):
                 "subscription_start_date": start,
                 "order_line": [
                     Command.create({"product_id": cls.app.id, "product_uom_qty": 1}),
-                    Command.create({"product_id": cls.user_product.id, "product_uom_qty": 3}),
+                    Command.create(
+                        {"product_id": cls.user_product.id, "product_uom_qty": 3}
+                    ),
                 ],
                 **values,
             }
@@ -96,5 +104,9 @@ class SubscriptionCommon(AccountTestInvoicingCommon):
         template = self.env.ref(f"portal_account.{template_xmlid}")
         subject = template._render_field("subject", order.ids)[order.id]
         return self.env["mail.mail"].search(
-            [("model", "=", "sale.order"), ("res_id", "=", order.id), ("subject", "=", subject)]
+            [
+                ("model", "=", "sale.order"),
+                ("res_id", "=", order.id),
+                ("subject", "=", subject),
+            ]
         )

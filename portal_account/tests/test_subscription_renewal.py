@@ -36,7 +36,8 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         with self.assertRaisesRegex(ValidationError, "grace period"):
             self.plan.grace_period_days = -1
         self.assertEqual(
-            self.env["subscription.plan"].create({"name": "Default"}).grace_period_days, 7
+            self.env["subscription.plan"].create({"name": "Default"}).grace_period_days,
+            7,
         )
 
     def test_confirm_starts_subscription(self):
@@ -44,7 +45,9 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         self.assertEqual(self.subscription.subscription_state, "in_progress")
         self.assertEqual(self.subscription.subscription_start_date, date(2026, 1, 1))
         self.assertEqual(self.subscription.next_invoice_date, date(2026, 1, 1))
-        self.assertEqual(self.subscription.access_url, f"/my/subscriptions/{self.subscription.id}")
+        self.assertEqual(
+            self.subscription.access_url, f"/my/subscriptions/{self.subscription.id}"
+        )
 
     def test_day_0_without_card_goes_to_renew(self):
         with freeze_time("2026-01-01"):
@@ -52,9 +55,13 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         self.assertEqual(self.subscription.subscription_state, "to_renew")
         self.assertEqual(self.subscription.renewal_deadline, date(2026, 1, 8))
         self.assertFalse(self.subscription.subscription_invoice_ids)
-        mail = self._queued_mails(self.subscription, "mail_template_subscription_to_renew")
+        mail = self._queued_mails(
+            self.subscription, "mail_template_subscription_to_renew"
+        )
         self.assertEqual(len(mail), 1)
-        self.assertIn(f"/my/subscriptions/{self.subscription.id}/payment_method", mail.body_html)
+        self.assertIn(
+            f"/my/subscriptions/{self.subscription.id}/payment_method", mail.body_html
+        )
 
     def test_not_due_is_left_alone(self):
         with freeze_time("2025-12-31"):
@@ -85,7 +92,12 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         self.assertEqual(self.database.access_state, "suspended")
         self.assertTrue(self.database.suspended_since)
         self.assertEqual(
-            len(self._queued_mails(self.subscription, "mail_template_subscription_closed")), 1
+            len(
+                self._queued_mails(
+                    self.subscription, "mail_template_subscription_closed"
+                )
+            ),
+            1,
         )
 
     def test_valid_card_one_paid_invoice_and_next_period(self):
@@ -102,7 +114,11 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         self.assertEqual(self.subscription.subscription_state, "in_progress")
         self.assertEqual(self.subscription.next_invoice_date, date(2026, 2, 1))
         self.assertEqual(
-            len(self._queued_mails(self.subscription, "mail_template_subscription_payment_done")),
+            len(
+                self._queued_mails(
+                    self.subscription, "mail_template_subscription_payment_done"
+                )
+            ),
             1,
         )
 
@@ -121,12 +137,20 @@ class TestSubscriptionRenewal(SubscriptionCommon):
 
     def test_each_period_billed_once(self):
         self.subscription.payment_token_id = self._create_token()
-        for day in ("2026-01-01", "2026-01-15", "2026-02-01", "2026-02-01", "2026-03-01"):
+        for day in (
+            "2026-01-01",
+            "2026-01-15",
+            "2026-02-01",
+            "2026-02-01",
+            "2026-03-01",
+        ):
             with freeze_time(day):
                 self._run_renewal()
         invoices = self.subscription.subscription_invoice_ids
         self.assertEqual(
-            invoices.sorted("subscription_period_start").mapped("subscription_period_start"),
+            invoices.sorted("subscription_period_start").mapped(
+                "subscription_period_start"
+            ),
             [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)],
         )
         self.assertEqual(self.subscription.next_invoice_date, date(2026, 4, 1))
@@ -147,13 +171,18 @@ class TestSubscriptionRenewal(SubscriptionCommon):
 
         with (
             freeze_time("2026-01-01"),
-            patch.object(type(failing), "_subscription_charge_open_period", charge_or_fail),
+            patch.object(
+                type(failing), "_subscription_charge_open_period", charge_or_fail
+            ),
             mute_logger(ENGINE_LOGGER),
         ):
             self._run_renewal()
         self.assertEqual(failing.subscription_invoice_ids.ids, [])
         self.assertEqual(failing.next_invoice_date, date(2026, 1, 1))
-        self.assertEqual((subscriptions - failing).mapped("next_invoice_date"), [date(2026, 2, 1)] * 2)
+        self.assertEqual(
+            (subscriptions - failing).mapped("next_invoice_date"),
+            [date(2026, 2, 1)] * 2,
+        )
         with freeze_time("2026-01-01"):
             self._run_renewal()
         for subscription in subscriptions:
@@ -165,7 +194,9 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         self.assertEqual(len(transactions), 3)
 
     def test_expired_card_goes_to_renew(self):
-        self.subscription.payment_token_id = self._create_token(expiry_date=date(2025, 12, 31))
+        self.subscription.payment_token_id = self._create_token(
+            expiry_date=date(2025, 12, 31)
+        )
         self.assertTrue(self.subscription.payment_token_id.is_expired)
         with freeze_time("2026-01-01"):
             self._run_renewal()
@@ -183,14 +214,18 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         invoice = self.subscription.subscription_invoice_ids
         self.assertEqual(len(invoice), 1)
         self.assertEqual(invoice.payment_state, "not_paid")
-        transactions = self.env["payment.transaction"].search([("invoice_ids", "in", invoice.ids)])
+        transactions = self.env["payment.transaction"].search(
+            [("invoice_ids", "in", invoice.ids)]
+        )
         self.assertEqual(transactions.mapped("state"), ["error"])
 
     def test_recovery_with_new_card_during_grace(self):
         with freeze_time("2026-01-01"):
             self._run_renewal()
         with freeze_time("2026-01-05"):
-            paid = self.subscription._subscription_set_payment_token(self._create_token())
+            paid = self.subscription._subscription_set_payment_token(
+                self._create_token()
+            )
         self.assertTrue(paid)
         self.assertEqual(self.subscription.subscription_state, "in_progress")
         self.assertFalse(self.subscription.renewal_deadline)
@@ -232,7 +267,9 @@ class TestSubscriptionRenewal(SubscriptionCommon):
             self.subscription.payment_token_id = foreign
         with self.assertRaisesRegex(ValidationError, "Globex"):
             self.subscription._subscription_set_payment_token(foreign)
-        self.subscription.payment_token_id = self._create_token(partner=self.customer_contact)
+        self.subscription.payment_token_id = self._create_token(
+            partner=self.customer_contact
+        )
 
     def test_reminders_three_and_one_day_before_deadline(self):
         sent_on = []
@@ -254,20 +291,28 @@ class TestSubscriptionRenewal(SubscriptionCommon):
     def test_card_expiry_warning(self):
         self.subscription.write(
             {
-                "payment_token_id": self._create_token(expiry_date=date(2026, 1, 20)).id,
+                "payment_token_id": self._create_token(
+                    expiry_date=date(2026, 1, 20)
+                ).id,
                 "next_invoice_date": date(2026, 2, 1),
             }
         )
         with freeze_time("2026-01-01"):
             self._run_renewal()
         self.assertFalse(
-            self._queued_mails(self.subscription, "mail_template_subscription_card_expiring")
+            self._queued_mails(
+                self.subscription, "mail_template_subscription_card_expiring"
+            )
         )
         with freeze_time("2026-01-02"):
             self._run_renewal()
             self._run_renewal()
         self.assertEqual(
-            len(self._queued_mails(self.subscription, "mail_template_subscription_card_expiring")),
+            len(
+                self._queued_mails(
+                    self.subscription, "mail_template_subscription_card_expiring"
+                )
+            ),
             1,
         )
 
@@ -316,4 +361,6 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         self.subscription.payment_token_id = self._create_token()
         with freeze_time("2026-01-01"):
             self._run_renewal()
-        self.assertEqual(self.subscription.subscription_invoice_ids.amount_untaxed, 200.0)
+        self.assertEqual(
+            self.subscription.subscription_invoice_ids.amount_untaxed, 200.0
+        )

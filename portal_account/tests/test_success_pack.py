@@ -13,7 +13,9 @@ class TestSuccessPack(SubscriptionCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.expert = new_test_user(
-            cls.env, login="expert", groups="sales_team.group_sale_salesman,base.group_user"
+            cls.env,
+            login="expert",
+            groups="sales_team.group_sale_salesman,base.group_user",
         )
         cls.pack_product = cls.env["product.product"].create(
             {"name": "Success Pack 25h", "type": "service", "success_pack_hours": 25}
@@ -26,7 +28,10 @@ class TestSuccessPack(SubscriptionCommon):
                 "user_id": self.expert.id,
                 "order_line": [
                     Command.create(
-                        {"product_id": self.pack_product.id, "product_uom_qty": quantity}
+                        {
+                            "product_id": self.pack_product.id,
+                            "product_uom_qty": quantity,
+                        }
                     )
                 ],
             }
@@ -58,23 +63,37 @@ class TestSuccessPack(SubscriptionCommon):
         self.assertEqual(pack.hours_used, 5.5)
         self.assertEqual(pack.hours_remaining, 19.5)
         self.assertEqual(pack.state, "active")
-        self.env["success.pack.log"].create({"pack_id": pack.id, "hours": 19.5, "name": "Go"})
+        self.env["success.pack.log"].create(
+            {"pack_id": pack.id, "hours": 19.5, "name": "Go"}
+        )
         self.assertEqual(pack.state, "exhausted")
         self.assertFalse(self.customer.success_expert_id)
 
     def test_expert_on_partner_and_new_tickets(self):
         self._buy_pack()
         self.assertEqual(self.customer_contact.success_expert_id, self.expert)
-        ticket = self.env["helpdesk.ticket"].sudo().create(
-            {
-                "name": "Cannot log in",
-                "description": "Help",
-                "partner_id": self.customer_contact.id,
-            }
+        ticket = (
+            self.env["helpdesk.ticket"]
+            .sudo()
+            .create(
+                {
+                    "name": "Cannot log in",
+                    "description": "Help",
+                    "partner_id": self.customer_contact.id,
+                }
+            )
         )
         self.assertEqual(ticket.user_id, self.expert)
-        other = self.env["helpdesk.ticket"].sudo().create(
-            {"name": "Question", "description": "?", "partner_id": self.other_customer.id}
+        other = (
+            self.env["helpdesk.ticket"]
+            .sudo()
+            .create(
+                {
+                    "name": "Question",
+                    "description": "?",
+                    "partner_id": self.other_customer.id,
+                }
+            )
         )
         self.assertNotEqual(other.user_id, self.expert)
 

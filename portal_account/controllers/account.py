@@ -3,7 +3,7 @@
 import csv
 import io
 
-from odoo import http
+from odoo import fields, http
 from odoo.http import content_disposition, request
 from odoo.osv import expression
 
@@ -22,6 +22,17 @@ class PortalAccount(account_payment_portal.PortalAccount):
                 "label": request.env._("Search in Subscription"),
             },
         }
+
+    @staticmethod
+    def _is_portal_date(value):
+        """Whether ``value`` is empty or a date (or datetime) the ORM can compare."""
+        if not value:
+            return True
+        try:
+            fields.Datetime.to_datetime(value)
+        except (TypeError, ValueError):
+            return False
+        return True
 
     def _get_account_search_domain(self, search_in, search):
         if not search:
@@ -52,6 +63,12 @@ class PortalAccount(account_payment_portal.PortalAccount):
         searchbar_inputs = self._get_account_searchbar_inputs()
         if search_in not in searchbar_inputs:
             search_in = "all"
+        # PostgreSQL refuses NUL characters in strings: a server error otherwise.
+        if isinstance(search, str):
+            search = search.replace("\x00", "")
+        # Core filters on these dates as they come: a bad date is a server error.
+        if not (self._is_portal_date(date_begin) and self._is_portal_date(date_end)):
+            date_begin = date_end = None
         # Unknown keys fall back to the defaults instead of a server error.
         if sortby not in self._get_account_searchbar_sortings():
             sortby = None

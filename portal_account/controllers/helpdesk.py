@@ -1,12 +1,36 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import http
 from odoo.http import request
 
 from odoo.addons.helpdesk_mgmt.controllers.main import HelpdeskTicketController
 
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+
 
 class HelpdeskTicketSubscription(HelpdeskTicketController):
     """Open a ticket about one of the customer's subscriptions."""
+
+    @staticmethod
+    def _ticket_form_id(value):
+        """The positive integer id in the form field ``value``, else 0."""
+        try:
+            value = int(value or 0)
+        except (TypeError, ValueError):
+            return 0
+        return value if 0 < value <= MAX_ID else 0
+
+    @http.route()
+    def support_ticket_close(self, **kw):
+        # OCA closes the ticket as superuser without checking that the user may
+        # see it, and fails on ids that are not numbers: check both first.
+        ticket_id = self._ticket_form_id(kw.get("ticket_id"))
+        ticket = request.env["helpdesk.ticket"].browse(ticket_id).exists()
+        if not ticket or not ticket.has_access("read"):
+            return request.redirect("/my")
+        return super().support_ticket_close(
+            ticket_id=ticket.id, stage_id=self._ticket_form_id(kw.get("stage_id"))
+        )
 
     def _get_ticket_subscription(self, subscription_id):
         """The subscription ``subscription_id`` if the current user may read it."""
@@ -30,6 +54,15 @@ class HelpdeskTicketSubscription(HelpdeskTicketController):
         return values
 
     def _prepare_submit_ticket_vals(self, **kw):
+        # PostgreSQL refuses NUL characters, and OCA casts the ids as they come:
+        # both would be server errors.
+        kw = {
+            key: value.replace("\x00", "") if isinstance(value, str) else value
+            for key, value in kw.items()
+        }
+        for key in ("category", "team"):
+            if key in kw:
+                kw[key] = self._ticket_form_id(kw[key]) or ""
         vals = super()._prepare_submit_ticket_vals(**kw)
         # The hidden field is checked again: the form can be tampered with.
         subscription = self._get_ticket_subscription(kw.get("subscription_id"))

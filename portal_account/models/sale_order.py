@@ -11,7 +11,7 @@ from psycopg2 import errors as pg_errors
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, plaintext2html
+from odoo.tools import SQL, html2plaintext, plaintext2html
 
 _logger = logging.getLogger(__name__)
 
@@ -530,6 +530,32 @@ class SaleOrder(models.Model):
     # Business methods: billing and charging
     # ------------------------------------------------------------
 
+    def _subscription_bill_periods(self):
+        """Create and post the missing invoices of the open periods at once.
+
+        One create and one post for a whole batch cost a fraction of one per
+        subscription.
+        """
+        if not self:
+            return self.env["account.move"]
+        invoiced = self.env["account.move"].search(
+            [
+                ("subscription_id", "in", self.ids),
+                ("state", "!=", "cancel"),
+                (
+                    "subscription_period_start",
+                    "in",
+                    list(set(self.mapped("next_invoice_date"))),
+                ),
+            ]
+        )
+        periods = {
+            (move.subscription_id, move.subscription_period_start) for move in invoiced
+        }
+        return self.filtered(
+            lambda order: (order, order.next_invoice_date) not in periods
+        )._subscription_create_invoices()
+
     def _subscription_get_period_invoice(self):
         """Return the invoice of the open period, created and posted if needed."""
         self.ensure_one()
@@ -702,19 +728,37 @@ class SaleOrder(models.Model):
             raise UserError(self.env._("Please describe the changes you need."))
         author = author or self.partner_id
         body = plaintext2html(message)
+        last_message = self.message_ids.filtered(
+            lambda msg: msg.message_type == "comment" and msg.author_id == author
+        )[:1]
+        if (
+            self.changes_requested
+            and last_message
+            and html2plaintext(last_message.body) == html2plaintext(body)
+        ):
+            # The same form posted again (double click, reload): one request.
+            return False
         self.message_post(
             body=body,
             author_id=author.id,
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
         )
-        self.activity_schedule(
-            "mail.mail_activity_data_todo",
-            summary=self.env._("Changes requested by %s", author.name),
-            note=body,
-            user_id=(self.user_id or self.env.ref("base.user_admin")).id,
-        )
+        summary = self.env._("Changes requested by %s", author.name)
+        user = self.user_id or self.env.ref("base.user_admin")
+        # One to-do per customer while it is open: further requests reach the
+        # salesperson as messages.
+        if not self.activity_ids.filtered(
+            lambda activity: activity.summary == summary and activity.user_id == user
+        ):
+            self.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=summary,
+                note=body,
+                user_id=user.id,
+            )
         self.changes_requested = True
+        return True
 
     # ------------------------------------------------------------
     # Renewal engine
@@ -784,11 +828,18 @@ class SaleOrder(models.Model):
         handled = self.browse()
         try:
             with self._subscription_isolated():
-                handled = (self - chargeable)._subscription_lock_batch()
+                handled = (self - chargeable)._subscription_lock_batch(today)
                 handled._subscription_process_without_card(today)
         except Exception:
             _logger.exception("Renewal batch %s failed.", (self - chargeable).ids)
             handled = self.browse()
+        try:
+            with self._subscription_isolated():
+                chargeable._subscription_lock_batch(today)._subscription_bill_periods()
+        except Exception:
+            # Each subscription is billed on its own below: one that cannot be
+            # invoiced must not hold back the others.
+            _logger.exception("Billing batch %s failed.", chargeable.ids)
         for order in chargeable:
             try:
                 with self._subscription_isolated():
@@ -828,20 +879,30 @@ class SaleOrder(models.Model):
             with self.env.cr.savepoint():
                 yield
 
-    def _subscription_lock_batch(self):
+    def _subscription_lock_batch(self, today=None):
+        """Lock the rows; return those locked (given ``today``, and still due)."""
         try:
             with self.env.cr.savepoint():
-                return self._subscription_lock()
+                locked = self._subscription_lock()
         except pg_errors.SerializationFailure:
             # Another worker changed these rows since this run began: leave them
             # to the next run rather than act on what was read before.
             _logger.info("Renewal batch %s changed concurrently; skipped.", self.ids)
             return self.browse()
+        if today is None or not locked:
+            return locked
+        # The batch was read before the lock: since then another worker or a
+        # portal payment may have renewed some of it and committed. Read again
+        # and keep what is still due, or its next period would be billed now.
+        locked.invalidate_recordset()
+        return self.search(
+            [("id", "in", locked.ids)] + self._subscription_renewal_domain(today)
+        )
 
     def _subscription_renew_with_token(self, today):
         """Bill and charge one subscription; return whether it was handled."""
         self.ensure_one()
-        if not self._subscription_lock_batch():
+        if not self._subscription_lock_batch(today):
             return False
         if not self._subscription_charge_open_period():
             if self._subscription_charge_in_flight():

@@ -4,3 +4,6 @@ from . import test_portal_access
 from . import test_portal_actions
 from . import test_portal_queries
 from . import test_tour_portal
+from . import test_access_matrix
+from . import test_hostile_input
+from . import test_renewal_faults

@@ -159,33 +159,27 @@ class SaleOrder(models.Model):
                 order.renewal_days_left = 0
 
     def _compute_subscription_invoice_count(self):
-        counts = dict(
-            self.env["account.move"]._read_group(
-                [("subscription_id", "in", self.ids)], ["subscription_id"], ["__count"]
-            )
-        )
+        counts = self._count_by_subscription("account.move", "subscription_id")
         for order in self:
             order.subscription_invoice_count = counts.get(order, 0)
 
     def _compute_hosted_database_count(self):
-        counts = dict(
-            self.env["hosted.database"]._read_group(
-                [("subscription_id", "in", self.ids)], ["subscription_id"], ["__count"]
-            )
-        )
+        counts = self._count_by_subscription("hosted.database", "subscription_id")
         for order in self:
             order.hosted_database_count = counts.get(order, 0)
 
     def _compute_subscription_quote_count(self):
-        counts = dict(
-            self._read_group(
-                [("origin_subscription_id", "in", self.ids)],
-                ["origin_subscription_id"],
-                ["__count"],
-            )
-        )
+        counts = self._count_by_subscription("sale.order", "origin_subscription_id")
         for order in self:
             order.subscription_quote_count = counts.get(order, 0)
+
+    def _count_by_subscription(self, model_name, field_name):
+        """Count the ``model_name`` records linking each order by ``field_name``."""
+        return dict(
+            self.env[model_name]._read_group(
+                [(field_name, "in", self.ids)], [field_name], ["__count"]
+            )
+        )
 
     def _compute_access_url(self):
         res = super()._compute_access_url()
@@ -339,17 +333,7 @@ class SaleOrder(models.Model):
         if quote_type == "upsell":
             return []
         return [
-            Command.create(
-                {
-                    "product_id": line.product_id.id,
-                    "name": line.name,
-                    "product_uom_qty": line.product_uom_qty,
-                    "product_uom": line.product_uom.id,
-                    "price_unit": line.price_unit,
-                    "discount": line.discount,
-                    "tax_id": [Command.set(line.tax_id.ids)],
-                }
-            )
+            Command.create(line._prepare_subscription_quote_line())
             for line in self.order_line
             if line._is_subscription_recurring()
         ]
@@ -383,17 +367,7 @@ class SaleOrder(models.Model):
                     seen |= existing
                 else:
                     new_lines.append(
-                        Command.create(
-                            {
-                                "product_id": line.product_id.id,
-                                "name": line.name,
-                                "product_uom_qty": line.product_uom_qty,
-                                "product_uom": line.product_uom.id,
-                                "price_unit": line.price_unit,
-                                "discount": line.discount,
-                                "tax_id": [Command.set(line.tax_id.ids)],
-                            }
-                        )
+                        Command.create(line._prepare_subscription_quote_line())
                     )
             if quote.subscription_quote_type == "renewal":
                 (subscription.order_line - seen).filtered(

@@ -1,6 +1,6 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import models
+from odoo import Command, models
 from odoo.tools import format_date
 
 
@@ -16,6 +16,19 @@ class SaleOrderLine(models.Model):
             or self.product_id.success_pack_hours > 0
             or self.product_uom_qty <= 0
         )
+
+    def _prepare_subscription_quote_line(self):
+        """Values of a copy of this line on an upsell, renewal or subscription."""
+        self.ensure_one()
+        return {
+            "product_id": self.product_id.id,
+            "name": self.name,
+            "product_uom_qty": self.product_uom_qty,
+            "product_uom": self.product_uom.id,
+            "price_unit": self.price_unit,
+            "discount": self.discount,
+            "tax_id": [Command.set(self.tax_id.ids)],
+        }
 
     def _prepare_subscription_invoice_line(self, period_start, period_end):
         """Invoice line values billing this line for one subscription period.

@@ -10,6 +10,8 @@ from .subscription import SubscriptionPortal
 class CustomerPortal(SubscriptionPortal):
     """/my home (account summary, renewal banner) and quote change requests."""
 
+    _summary_to_renew_limit = 3
+
     # ------------------------------------------------------------
     # My Home
     # ------------------------------------------------------------
@@ -40,6 +42,7 @@ class CustomerPortal(SubscriptionPortal):
             "summary_amounts_due": [],
             "summary_next_renewal": request.env["sale.order"],
             "summary_to_renew": request.env["sale.order"],
+            "summary_to_renew_count": 0,
         }
         AccountMove = request.env["account.move"]
         if AccountMove.has_access("read"):
@@ -54,20 +57,38 @@ class CustomerPortal(SubscriptionPortal):
             ]
         SaleOrder = request.env["sale.order"]
         if SaleOrder.has_access("read"):
-            running = SaleOrder.search(
-                self._get_account_summary_running_domain(partner),
+            running_domain = self._get_account_summary_running_domain(partner)
+            # Read as superuser for the rendering only: the searches applied the
+            # customer's own rights. Both are bounded, whatever the volume.
+            summary_fields = [
+                "name",
+                "subscription_state",
+                "next_invoice_date",
+                "renewal_deadline",
+                "amount_total",
+                "currency_id",
+            ]
+            values["summary_next_renewal"] = SaleOrder.search_fetch(
+                running_domain
+                + [
+                    ("subscription_state", "=", "in_progress"),
+                    ("next_invoice_date", "!=", False),
+                ],
+                summary_fields,
                 order="next_invoice_date asc, id asc",
-            )
-            # Read as superuser for the rendering only: the search above applied
-            # the customer's own rights.
-            running_sudo = running.sudo()
-            values["summary_next_renewal"] = running_sudo.filtered(
-                lambda order: order.subscription_state == "in_progress"
-                and order.next_invoice_date
-            )[:1]
-            values["summary_to_renew"] = running_sudo.filtered(
-                lambda order: order.subscription_state == "to_renew"
-            )
+                limit=1,
+            ).sudo()
+            to_renew_domain = running_domain + [("subscription_state", "=", "to_renew")]
+            values["summary_to_renew"] = SaleOrder.search_fetch(
+                to_renew_domain,
+                summary_fields,
+                order="renewal_deadline asc, id asc",
+                limit=self._summary_to_renew_limit,
+            ).sudo()
+            if len(values["summary_to_renew"]) == self._summary_to_renew_limit:
+                values["summary_to_renew_count"] = SaleOrder.search_count(
+                    to_renew_domain
+                )
         return values
 
     # ------------------------------------------------------------

@@ -25,8 +25,10 @@ installed | "to upgrade")
         die "updating portal_account in '$DB' failed (see the log above)."
     ;;
 *)
-    info "Installing portal_account with demo data into database '$DB'"
-    odoo_cmd -c "$ODOO_CONF" -d "$DB" -i portal_account --stop-after-init ||
+    # payment_demo: Odoo's demo payment provider, so that the demo customer's
+    # cards can be charged and new ones added (the addon does not depend on it).
+    info "Installing portal_account (and payment_demo) with demo data into database '$DB'"
+    odoo_cmd -c "$ODOO_CONF" -d "$DB" -i portal_account,payment_demo --stop-after-init ||
         die "installing portal_account in '$DB' failed (see the log above)."
     read -r state demo <<<"$(module_state "$DB" portal_account --with-demo)"
     [[ "$state" == installed ]] ||

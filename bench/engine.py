@@ -1,0 +1,196 @@
+"""Measure the renewal engine on one set of subscriptions, in a fresh process.
+
+Usage: python3 bench/engine.py --db bench_x --level 1000 --kind grace|card
+       [--mode engine|baseline] [--profile out.prof] [--out result.json]
+
+``engine``: the set (tagged by populate.py) is made due today (setup, not
+timed), then ``sale.order._cron_subscription_renewal()`` is called as the
+scheduled action calls it (cron user, committing per unit of work) until
+nothing is left; the outcome is checked (states, mails, invoices, payments).
+
+``baseline``: the bare cost of the same invoices (same partners, same lines,
+same taxes) created and posted with the ORM, in batches of the engine's batch
+size, committed per batch; no subscription link, no charge.
+
+Peak memory is the growth of the process's max RSS over the measured part.
+"""
+
+import argparse
+import cProfile
+import pstats
+import resource
+import sys
+import time
+
+from common import ENGINE_REF, odoo_env, write_json
+
+
+def log(message):
+    print(f"[engine] {message}", file=sys.stderr, flush=True)
+
+
+def max_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_engine(env, subscriptions, today):
+    SaleOrder = env["sale.order"]
+    domain = SaleOrder._subscription_renewal_domain(today)
+    due = SaleOrder.search_count(domain)
+    if due != len(subscriptions):
+        log(f"warning: {due} subscriptions due, {len(subscriptions)} in the set")
+    calls = done = 0
+    while True:
+        calls += 1
+        handled = SaleOrder._cron_subscription_renewal()
+        env.cr.commit()
+        done += handled
+        if not handled or not SaleOrder.search_count(domain):
+            break
+    return {"calls": calls, "done": done}
+
+
+def check_engine(env, subscriptions, kind, today):
+    """What a user would see after the run: states, invoices, payments, mails."""
+    from dateutil.relativedelta import relativedelta
+
+    env.invalidate_all()
+    subscriptions = subscriptions.with_env(env)
+    mails = env["mail.mail"].search_count(
+        [("model", "=", "sale.order"), ("res_id", "in", subscriptions.ids)]
+    )
+    if kind == "grace":
+        ok = subscriptions.filtered(
+            lambda s: s.subscription_state == "to_renew"
+            and s.renewal_deadline == today + relativedelta(days=7)
+        )
+        return {"ok": len(ok), "mails": mails}
+    invoices = env["account.move"].search(
+        [
+            ("subscription_id", "in", subscriptions.ids),
+            ("subscription_period_start", "=", today),
+        ]
+    )
+    paid = invoices.filtered(lambda m: m.payment_state in ("paid", "in_payment"))
+    ok = subscriptions.filtered(
+        lambda s: s.subscription_state == "in_progress"
+        and s.next_invoice_date == today + relativedelta(months=1)
+    )
+    return {
+        "ok": len(ok),
+        "invoices": len(invoices.filtered(lambda m: m.state == "posted")),
+        "paid": len(paid),
+        "mails": mails,
+    }
+
+
+def baseline_values(subscriptions, today):
+    """The engine's invoices without the engine: same partner, lines and taxes."""
+    from odoo import Command
+
+    values = []
+    for order in subscriptions:
+        lines = order.order_line.filtered(lambda line: not line.display_type)
+        values.append(
+            {
+                "move_type": "out_invoice",
+                "partner_id": order.partner_invoice_id.id,
+                "invoice_date": today,
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "product_id": line.product_id.id,
+                            "name": line.name,
+                            "quantity": line.product_uom_qty,
+                            "price_unit": line.price_unit,
+                            "tax_ids": [Command.set(line.tax_id.ids)],
+                        }
+                    )
+                    for line in lines
+                ],
+            }
+        )
+    return values
+
+
+def run_baseline(env, values, batch_size):
+    Move = env["account.move"].with_context(default_move_type="out_invoice")
+    for start in range(0, len(values), batch_size):
+        Move.create(values[start : start + batch_size]).action_post()
+        env.cr.commit()
+    return {"calls": 1, "done": len(values)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--level", required=True, help="a level, or 'profile'")
+    parser.add_argument("--kind", choices=("grace", "card"), required=True)
+    parser.add_argument("--mode", choices=("engine", "baseline"), default="engine")
+    parser.add_argument("--limit", type=int, help="only the first N of the set")
+    parser.add_argument("--profile", help="write cProfile stats to this file")
+    parser.add_argument("--logfile", help="Odoo log file")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+
+    from odoo import SUPERUSER_ID, fields
+
+    with odoo_env(args.db, logfile=args.logfile) as env:
+        # Importable once the registry has set up the addons path.
+        from odoo.addons.portal_account.models.sale_order import RENEWAL_BATCH_SIZE
+
+        env = env(user=SUPERUSER_ID, context={"lastcall": fields.Datetime.now()})
+        today = fields.Date.context_today(env["res.users"])
+        ref = ENGINE_REF.format(level=args.level, kind=args.kind)
+        subscriptions = env["sale.order"].search(
+            [("client_order_ref", "=", ref)], order="id"
+        )[: args.limit]
+        if not subscriptions:
+            sys.exit(f"no subscriptions tagged {ref}: run populate.py first")
+        if args.mode == "engine":
+            subscriptions.with_context(tracking_disable=True).write(
+                {"next_invoice_date": today}
+            )
+            env.cr.commit()
+        else:
+            values = baseline_values(subscriptions, today)
+        env.invalidate_all()
+        rss_before = max_rss_mb()
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler:
+            profiler.enable()
+        start = time.perf_counter()
+        if args.mode == "engine":
+            result = run_engine(env, subscriptions, today)
+        else:
+            result = run_baseline(env, values, RENEWAL_BATCH_SIZE)
+        seconds = time.perf_counter() - start
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+            with open(f"{args.profile}.txt", "w", encoding="utf-8") as handle:
+                stats = pstats.Stats(profiler, stream=handle)
+                stats.sort_stats("cumulative").print_stats(60)
+                stats.sort_stats("tottime").print_stats(40)
+        result.update(
+            {
+                "level": args.level,
+                "kind": args.kind,
+                "mode": args.mode,
+                "count": len(subscriptions),
+                "seconds": round(seconds, 3),
+                "per_second": round(len(subscriptions) / seconds, 1),
+                "peak_rss_mb": round(max_rss_mb(), 1),
+                "rss_growth_mb": round(max_rss_mb() - rss_before, 1),
+            }
+        )
+        if args.mode == "engine":
+            result["check"] = check_engine(env, subscriptions, args.kind, today)
+        env.cr.commit()
+    log(str(result))
+    if args.out:
+        write_json(args.out, result)
+
+
+if __name__ == "__main__":
+    main()

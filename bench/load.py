@@ -27,7 +27,6 @@ import pathlib
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,10 +34,8 @@ import threading
 import time
 
 import requests
+from common import WORK_DIR, addons_path, free_port
 
-BENCH_DIR = pathlib.Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
-WORK_DIR = BENCH_DIR / ".work"
 LOGIN = "load_portal_{index}"
 PASSWORD = "load-{index}-pw"  # noqa: S105 (throwaway data)
 PAGES = ("/my", "/my/subscriptions", "/my/invoices", "subscription")
@@ -47,32 +44,6 @@ CSRF_RE = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 
 def log(message):
     print(f"[load] {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def addons_path():
-    """Odoo's addons, the pip-installed OCA addons and this repository."""
-    if os.environ.get("LOAD_ADDONS_PATH"):
-        return os.environ["LOAD_ADDONS_PATH"]
-    import odoo.release
-
-    import odoo.addons
-
-    odoo_root = pathlib.Path(odoo.release.__file__).resolve().parent.parent
-    paths = [odoo_root / "addons", odoo_root / "odoo" / "addons"]
-    paths += [pathlib.Path(path) for path in odoo.addons.__path__]
-    paths.append(REPO_DIR)
-    unique = []
-    for path in paths:
-        path = str(path.resolve())
-        if os.path.isdir(path) and path not in unique:
-            unique.append(path)
-    return ",".join(unique)
 
 
 def odoo_command(db, *args, launcher=None):

@@ -59,7 +59,8 @@ class CustomerPortal(SubscriptionPortal):
         if SaleOrder.has_access("read"):
             running_domain = self._get_account_summary_running_domain(partner)
             # Read as superuser for the rendering only: the searches applied the
-            # customer's own rights. Both are bounded, whatever the volume.
+            # customer's own rights. They read a bounded number of records and
+            # always run, so the page costs the same whatever the volume.
             summary_fields = [
                 "name",
                 "subscription_state",
@@ -85,10 +86,7 @@ class CustomerPortal(SubscriptionPortal):
                 order="renewal_deadline asc, id asc",
                 limit=self._summary_to_renew_limit,
             ).sudo()
-            if len(values["summary_to_renew"]) == self._summary_to_renew_limit:
-                values["summary_to_renew_count"] = SaleOrder.search_count(
-                    to_renew_domain
-                )
+            values["summary_to_renew_count"] = SaleOrder.search_count(to_renew_domain)
         return values
 
     # ------------------------------------------------------------

@@ -3,6 +3,7 @@
 from odoo import http
 from odoo.exceptions import AccessError, MissingError
 from odoo.http import request
+from odoo.tools import SQL
 
 from .subscription import SubscriptionPortal
 
@@ -79,14 +80,23 @@ class CustomerPortal(SubscriptionPortal):
                 order="next_invoice_date asc, id asc",
                 limit=1,
             ).sudo()
-            to_renew_domain = running_domain + [("subscription_state", "=", "to_renew")]
-            values["summary_to_renew"] = SaleOrder.search_fetch(
-                to_renew_domain,
-                summary_fields,
+            to_renew_query = SaleOrder._search(
+                running_domain + [("subscription_state", "=", "to_renew")],
                 order="renewal_deadline asc, id asc",
                 limit=self._summary_to_renew_limit,
-            ).sudo()
-            values["summary_to_renew_count"] = SaleOrder.search_count(to_renew_domain)
+            )
+            # The first subscriptions to renew and their number in one query: the
+            # window counts the rows the domain and the record rules keep before
+            # the limit, where a search_count would check the followers again.
+            rows = request.env.execute_query(
+                to_renew_query.select(
+                    SQL.identifier(to_renew_query.table, "id"), SQL("COUNT(*) OVER ()")
+                )
+            )
+            to_renew_sudo = SaleOrder.browse([row[0] for row in rows]).sudo()
+            to_renew_sudo.fetch(summary_fields)
+            values["summary_to_renew"] = to_renew_sudo
+            values["summary_to_renew_count"] = rows[0][1] if rows else 0
         return values
 
     # ------------------------------------------------------------

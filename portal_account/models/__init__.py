@@ -3,6 +3,7 @@ from . import hosted_database
 from . import success_pack
 from . import success_pack_log
 from . import payment_token
+from . import payment_transaction
 from . import mail_template
 from . import product_template
 from . import res_partner

@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+import uuid
 from collections import defaultdict
 from contextlib import contextmanager
 from datetime import timedelta
@@ -11,7 +12,7 @@ from psycopg2 import errors as pg_errors
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, html2plaintext, plaintext2html
+from odoo.tools import SQL, create_index, html2plaintext, plaintext2html
 
 _logger = logging.getLogger(__name__)
 
@@ -21,6 +22,12 @@ RENEWAL_BATCH_SIZE = 200
 RENEWAL_TIME_BUDGET = 240  # seconds of work per call, well below the cron timeout
 PAID_STATES = ("paid", "in_payment")
 REMINDER_DAYS = (3, 1)
+# Grace period notices: email template, and the state in which it still applies.
+SUBSCRIPTION_NOTICES = {
+    "to_renew": ("mail_template_subscription_to_renew", "to_renew"),
+    "reminder": ("mail_template_subscription_reminder", "to_renew"),
+    "closed": ("mail_template_subscription_closed", "closed"),
+}
 
 
 class SaleOrder(models.Model):
@@ -128,6 +135,32 @@ class SaleOrder(models.Model):
         readonly=True,
         help="Technical: the renewal date for which the card expiry warning was sent.",
     )
+    subscription_notice = fields.Selection(
+        selection=[
+            ("to_renew", "Renewal to fix"),
+            ("reminder", "Grace period reminder"),
+            ("closed", "Closed"),
+        ],
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+        help="Technical: the customer email waiting to be sent by the scheduled "
+        "action 'Subscriptions: grace period notices'.",
+    )
+
+    def init(self):
+        res = super().init()
+        # The next renewal on a customer's /my: the first running subscription in
+        # (date, id) order is read from the index and checked against the portal
+        # record rule, instead of sorting all of a large customer's subscriptions.
+        create_index(
+            self.env.cr,
+            indexname="sale_order_in_progress_next_invoice_date_idx",
+            tablename="sale_order",
+            expressions=["next_invoice_date", "id"],
+            where="subscription_state = 'in_progress'",
+        )
+        return res
 
     # ------------------------------------------------------------
     # Computes
@@ -308,6 +341,8 @@ class SaleOrder(models.Model):
 
         When the customer already paid the first period online (Accept & Pay),
         the first renewal is one period later and the card they saved pays it.
+        The portal access token that the renewal emails link with is set here,
+        once, rather than one write per subscription in the nightly run.
         """
         today = fields.Date.context_today(self)
         for order in self:
@@ -327,6 +362,8 @@ class SaleOrder(models.Model):
             token = transactions.token_id[-1:] or order.payment_token_id
             if token and not order.payment_token_id:
                 values["payment_token_id"] = token.id
+            if not order.access_token:
+                values["access_token"] = str(uuid.uuid4())
             order.write(values)
 
     def _subscription_quote_lines(self, quote_type):
@@ -396,10 +433,11 @@ class SaleOrder(models.Model):
                 "subscription_state": "closed",
                 "close_reason": reason,
                 "renewal_deadline": False,
+                "subscription_notice": "closed",
             }
         )
         to_close.hosted_database_ids._suspend_access()
-        to_close._subscription_send_mail("mail_template_subscription_closed")
+        self._subscription_trigger_notices()
         return to_close
 
     def _subscription_set_to_renew(self, today):
@@ -414,11 +452,12 @@ class SaleOrder(models.Model):
                     "subscription_state": "to_renew",
                     "renewal_deadline": deadline,
                     "subscription_checked_date": today,
+                    "subscription_notice": "to_renew",
                 }
             )
-        opened = self.browse().union(*by_deadline.values())
-        opened._subscription_send_mail("mail_template_subscription_to_renew")
-        return opened
+        if by_deadline:
+            self._subscription_trigger_notices()
+        return self.browse().union(*by_deadline.values())
 
     def _subscription_write_tracked(self, values):
         """Write ``values`` and log the tracked changes in one batch.
@@ -450,6 +489,9 @@ class SaleOrder(models.Model):
             if commands:
                 changed |= order
                 tracking_values.append([values for __, __, values in commands])
+        record_names = dict(
+            zip(changed.ids, changed.mapped("display_name"), strict=True)
+        )
         messages = (
             self.env["mail.message"]
             .sudo()
@@ -463,6 +505,7 @@ class SaleOrder(models.Model):
                         "author_id": author.id,
                         "email_from": author.email_formatted,
                         "reply_to": author.email_formatted,
+                        "record_name": record_names[order.id],
                         "body": "",
                     }
                     for order in changed
@@ -478,41 +521,57 @@ class SaleOrder(models.Model):
         )
 
     def _subscription_period_paid(self, invoices):
-        """Move subscriptions on once the invoice of their open period is paid."""
-        for order in self:
-            paid = invoices.filtered(
-                lambda move, order=order: move.subscription_id == order
-                and move.subscription_period_start == order.next_invoice_date
-                and move.payment_state in PAID_STATES
+        """Move subscriptions on once the invoice of their open period is paid.
+
+        Return the subscriptions moved on.
+        """
+        period_ends = {
+            (move.subscription_id, move.subscription_period_start): (
+                move.subscription_period_end
             )
-            if not paid or order.subscription_state not in ("in_progress", "to_renew"):
-                continue
-            was_to_renew = order.subscription_state == "to_renew"
-            order.write(
+            for move in invoices
+            if move.payment_state in PAID_STATES
+        }
+        paid = self.filtered(
+            lambda order: order.subscription_state in ("in_progress", "to_renew")
+            and (order, order.next_invoice_date) in period_ends
+        )
+        restored = paid.filtered(lambda order: order.subscription_state == "to_renew")
+        by_next_date = defaultdict(lambda: self.browse())
+        for order in paid:
+            period_end = period_ends[order, order.next_invoice_date]
+            by_next_date[period_end + timedelta(days=1)] |= order
+        for next_date, orders in by_next_date.items():
+            orders._subscription_write_tracked(
                 {
                     "subscription_state": "in_progress",
-                    "next_invoice_date": paid[0].subscription_period_end
-                    + timedelta(days=1),
+                    "next_invoice_date": next_date,
                     "renewal_deadline": False,
                 }
             )
-            if was_to_renew:
-                order.hosted_database_ids._restore_access()
-            order._subscription_send_mail("mail_template_subscription_payment_done")
+        restored.hosted_database_ids._restore_access()
+        paid._subscription_send_mail("mail_template_subscription_payment_done")
+        return paid
 
     # ------------------------------------------------------------
     # Business methods: billing and charging
     # ------------------------------------------------------------
 
     def _subscription_bill_periods(self):
-        """Create and post the missing invoices of the open periods at once.
+        """Return the invoices of the open periods, the missing ones made at once.
 
         One create and one post for a whole batch cost a fraction of one per
         subscription.
         """
-        if not self:
-            return self.env["account.move"]
-        invoiced = self.env["account.move"].search(
+        invoices = self._subscription_period_invoices()
+        missing = self - invoices.subscription_id
+        if missing:
+            invoices |= missing._subscription_create_invoices()
+        return invoices
+
+    def _subscription_period_invoices(self):
+        """The invoices of the subscriptions' open periods."""
+        invoices = self.env["account.move"].search(
             [
                 ("subscription_id", "in", self.ids),
                 ("state", "!=", "cancel"),
@@ -523,30 +582,11 @@ class SaleOrder(models.Model):
                 ),
             ]
         )
-        periods = {
-            (move.subscription_id, move.subscription_period_start) for move in invoiced
-        }
-        return self.filtered(
-            lambda order: (order, order.next_invoice_date) not in periods
-        )._subscription_create_invoices()
-
-    def _subscription_get_period_invoice(self):
-        """Return the invoice of the open period, created and posted if needed."""
-        self.ensure_one()
-        period_start = self.next_invoice_date
-        invoice = self.env["account.move"].search(
-            [
-                ("subscription_id", "=", self.id),
-                ("subscription_period_start", "=", period_start),
-                ("state", "!=", "cancel"),
-            ],
-            limit=1,
+        periods = {(order, order.next_invoice_date) for order in self}
+        return invoices.filtered(
+            lambda move: (move.subscription_id, move.subscription_period_start)
+            in periods
         )
-        if not invoice:
-            invoice = self._subscription_create_invoices()
-        if invoice.state == "draft":
-            invoice.action_post()
-        return invoice
 
     def _subscription_create_invoices(self):
         """Create and post the invoice of each subscription's open period."""
@@ -586,73 +626,142 @@ class SaleOrder(models.Model):
         invoices.action_post()
         return invoices
 
-    def _subscription_charge(self, invoice):
-        """Charge ``invoice`` through the subscription's token.
-
-        Return the transaction, or an empty recordset when a charge of this
-        invoice is already under way (never charge a period twice).
-        """
-        self.ensure_one()
-        Transaction = self.env["payment.transaction"].sudo()
-        running = Transaction.search(
-            [
-                ("invoice_ids", "in", invoice.ids),
-                ("state", "in", ("draft", "pending", "authorized", "done")),
-                ("operation", "!=", "validation"),
-            ],
-            limit=1,
-        )
-        if running:
-            return Transaction
-        token = self.payment_token_id.sudo()
-        transaction = Transaction.create(
-            {
-                "provider_id": token.provider_id.id,
-                "payment_method_id": token.payment_method_id.id,
-                "reference": Transaction._compute_reference(
-                    token.provider_id.code, prefix=invoice.name
-                ),
-                "amount": invoice.amount_residual,
-                "currency_id": invoice.currency_id.id,
-                "partner_id": invoice.partner_id.id,
-                "token_id": token.id,
-                "operation": "offline",
-                "invoice_ids": [Command.set(invoice.ids)],
-            }
-        )
-        if self.env.context.get("subscription_renewal_commit"):
-            # The transaction is on record before the provider is called: a
-            # crash after the call cannot lead to a second charge.
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-        transaction._send_payment_request()
-        if transaction.state == "done" and not transaction.is_post_processed:
-            transaction._post_process()
-        return transaction
-
     def _subscription_charge_open_period(self):
         """Bill and charge the open period with the subscription's token.
 
         Return True when the period is paid.
         """
         self.ensure_one()
-        invoice = self._subscription_get_period_invoice()
-        if invoice.payment_state not in PAID_STATES and invoice.amount_residual > 0:
-            transaction = self._subscription_charge(invoice)
-            if transaction and transaction.state != "done":
-                self.message_post(
-                    body=self.env._(
-                        "The payment of %(invoice)s with %(token)s failed: %(reason)s",
-                        invoice=invoice._get_html_link(),
-                        token=self.payment_token_id.display_name,
-                        reason=transaction.state_message or transaction.state,
-                    )
-                )
-        if invoice.payment_state in PAID_STATES or invoice.amount_residual <= 0:
-            # The paid hook normally moved the subscription on already; this
+        invoices, transactions = self._subscription_charge_create()
+        return bool(self._subscription_charge_settle(invoices, transactions))
+
+    def _subscription_charge_create(self):
+        """Bill the open periods and record a charge for each one left to pay.
+
+        Return the invoices of the open periods and the new charges. A period
+        that is paid, or whose charge is under way or went through, gets no new
+        charge: a period is never charged twice.
+        """
+        invoices = self._subscription_bill_periods()
+        invoices.filtered(lambda move: move.state == "draft").action_post()
+        to_pay = invoices.filtered(
+            lambda move: move.payment_state not in PAID_STATES
+            and move.amount_residual > 0
+        )
+        Transaction = self.env["payment.transaction"].sudo()
+        charged = Transaction.search(
+            [
+                ("invoice_ids", "in", to_pay.ids),
+                ("state", "in", ("draft", "pending", "authorized", "done")),
+                ("operation", "!=", "validation"),
+            ]
+        ).invoice_ids
+        values_by_token = defaultdict(list)
+        for invoice in to_pay - charged:
+            order = invoice.subscription_id
+            values_by_token[order.payment_token_id].append(
+                order._subscription_charge_values(invoice)
+            )
+        # Core's check of the token of new transactions reads one token only.
+        transactions = Transaction.union(
+            *(Transaction.create(values) for values in values_by_token.values())
+        )
+        return invoices, transactions
+
+    def _subscription_charge_values(self, invoice):
+        """Values of the transaction charging ``invoice`` with the token."""
+        self.ensure_one()
+        token = self.payment_token_id.sudo()
+        return {
+            "provider_id": token.provider_id.id,
+            "payment_method_id": token.payment_method_id.id,
+            "reference": self.env["payment.transaction"]
+            .sudo()
+            ._compute_reference(token.provider_id.code, prefix=invoice.name),
+            "amount": invoice.amount_residual,
+            "currency_id": invoice.currency_id.id,
+            "partner_id": invoice.partner_id.id,
+            "token_id": token.id,
+            "operation": "offline",
+            "invoice_ids": [Command.set(invoice.ids)],
+        }
+
+    def _subscription_charge_settle(self, invoices, transactions):
+        """Send the charges and settle them; return the subscriptions paid.
+
+        The payments of the charges that went through are made, the declined
+        ones logged on their subscription, and the subscriptions whose period
+        ``invoices`` is paid move on.
+        """
+        self._subscription_charge_send(transactions)
+        self._subscription_charge_post_process(transactions)
+        with self._subscription_isolated():
+            self._subscription_charge_log_declined(
+                transactions.filtered(lambda tx: tx.state in ("error", "cancel"))
+            )
+            paid = invoices.filtered(
+                lambda move: move.payment_state in PAID_STATES
+                or move.amount_residual <= 0
+            )
+            # The paid hook normally moved the subscriptions on already; this
             # covers invoices paid before the hook could see them.
-            self._subscription_period_paid(invoice)
-            return True
-        return False
+            self._subscription_period_paid(paid)
+        return paid.subscription_id
+
+    def _subscription_charge_send(self, transactions):
+        """Send each charge to its provider, on its own.
+
+        A charge whose request fails stays in draft, under way: whether the
+        provider took the money is unknown, so it is never sent again and the
+        provider's notification settles it. The messages core posts on the
+        invoices meanwhile are logged together at the end.
+        """
+        invoice_log = []
+        with self._subscription_isolated():
+            for transaction in transactions.with_context(
+                subscription_invoice_log=invoice_log
+            ):
+                logged = len(invoice_log)
+                try:
+                    with self.env.cr.savepoint():
+                        transaction._send_payment_request()
+                except Exception:
+                    # Undone with the savepoint, and so are its messages.
+                    del invoice_log[logged:]
+                    _logger.exception(
+                        "Charge %s of subscription %s failed.",
+                        transaction.reference,
+                        transaction.invoice_ids.subscription_id.name,
+                    )
+            transactions._subscription_log_on_invoices(invoice_log)
+
+    def _subscription_charge_post_process(self, transactions):
+        """Make the payments of the charges that went through, all at once.
+
+        A charge whose post-processing fails stays done and waiting for it
+        (core's scheduled action tries again), its subscription under way
+        meanwhile.
+        """
+        done = transactions.filtered(
+            lambda tx: tx.state == "done" and not tx.is_post_processed
+        )
+        if done:
+            self._subscription_in_units(
+                done, lambda txs: txs._subscription_post_process()
+            )
+
+    def _subscription_charge_log_declined(self, transactions):
+        """Tell on each subscription that its charge was declined, and why."""
+        bodies = {
+            transaction.invoice_ids.subscription_id.id: self.env._(
+                "The payment of %(invoice)s with %(token)s failed: %(reason)s",
+                invoice=transaction.invoice_ids._get_html_link(),
+                token=transaction.token_id.display_name,
+                reason=transaction.state_message or transaction.state,
+            )
+            for transaction in transactions
+        }
+        self.browse(bodies)._message_log_batch(bodies=bodies)
 
     def _subscription_set_payment_token(self, token):
         """Make ``token`` pay this subscription (Change Payment Method).
@@ -807,20 +916,11 @@ class SaleOrder(models.Model):
         except Exception:
             _logger.exception("Renewal batch %s failed.", (self - chargeable).ids)
             handled = self.browse()
-        try:
-            with self._subscription_isolated():
-                chargeable._subscription_lock_batch(today)._subscription_bill_periods()
-        except Exception:
-            # Each subscription is billed on its own below: one that cannot be
-            # invoiced must not hold back the others.
-            _logger.exception("Billing batch %s failed.", chargeable.ids)
-        for order in chargeable:
+        if chargeable:
             try:
-                with self._subscription_isolated():
-                    if order._subscription_renew_with_token(today):
-                        handled |= order
+                handled |= chargeable._subscription_renew_with_token(today)
             except Exception:
-                _logger.exception("Renewal of subscription %s failed.", order.name)
+                _logger.exception("Renewal batch %s failed.", chargeable.ids)
         return handled
 
     def _subscription_process_without_card(self, today):
@@ -836,7 +936,9 @@ class SaleOrder(models.Model):
         )
         waiting._subscription_send_reminders(today)
         (self - overdue - waiting)._subscription_set_to_renew(today)
-        self.subscription_checked_date = today
+        # A technical date: no chatter entry, and no write where it is set.
+        unchecked = self.filtered(lambda o: o.subscription_checked_date != today)
+        unchecked.with_context(mail_notrack=True).subscription_checked_date = today
 
     @contextmanager
     def _subscription_isolated(self):
@@ -874,45 +976,116 @@ class SaleOrder(models.Model):
         )
 
     def _subscription_renew_with_token(self, today):
-        """Bill and charge one subscription; return whether it was handled."""
-        self.ensure_one()
-        if not self._subscription_lock_batch(today):
-            return False
-        if not self._subscription_charge_open_period():
-            if self._subscription_charge_in_flight():
-                return False
-            if self.subscription_state == "in_progress":
-                self._subscription_set_to_renew(today)
-            else:
-                self._subscription_send_reminders(today)
-        self.subscription_checked_date = today
-        return True
+        """Bill and charge these subscriptions; return those handled.
 
-    def _subscription_charge_in_flight(self):
-        self.ensure_one()
-        return bool(
+        The batch goes through in phases rather than one subscription at a
+        time: its rows are locked, its periods billed and its charges recorded
+        in one unit, on record before any provider is called; the providers
+        are called one charge at a time; the payments of the charges that went
+        through are made together; last, the subscriptions whose charge was
+        declined open their grace period. A subscription that fails in a phase
+        does not hold back the others; one whose charge is under way is left
+        to a later run.
+        """
+
+        def start(orders):
+            return orders._subscription_lock_batch(today)._subscription_charge_create()
+
+        started = self._subscription_in_units(self, start)
+        invoices = self.env["account.move"].sudo()
+        transactions = self.env["payment.transaction"].sudo()
+        for unit_invoices, unit_transactions in started:
+            invoices |= unit_invoices
+            transactions |= unit_transactions
+        orders = invoices.subscription_id
+        paid = orders._subscription_charge_settle(invoices, transactions)
+        handled = self._subscription_in_units(
+            orders, lambda units: units._subscription_charge_outcome(paid, today)
+        )
+        return self.browse().union(*handled)
+
+    def _subscription_charge_outcome(self, paid, today):
+        """Act on the outcome of the charges; return the subscriptions handled.
+
+        Those not ``paid`` whose charge is under way are left to a later run;
+        the others' charge was declined: their grace period opens, or goes on
+        with its reminders.
+        """
+        in_flight = (self - paid)._subscription_charges_in_flight()
+        declined = self - paid - in_flight
+        opening = declined.filtered(lambda o: o.subscription_state == "in_progress")
+        opening._subscription_set_to_renew(today)
+        (declined - opening)._subscription_send_reminders(today)
+        handled = self - in_flight
+        # A technical date: no chatter entry, and no write where it is set.
+        unchecked = handled.filtered(lambda o: o.subscription_checked_date != today)
+        unchecked.with_context(mail_notrack=True).subscription_checked_date = today
+        return handled
+
+    def _subscription_in_units(self, records, work):
+        """Do ``work`` on ``records`` as one unit of work, else one per record.
+
+        The whole batch as one unit is the fast way; if it fails, each record
+        goes through on its own, so that one that fails does not hold back the
+        others. Return the results of the units done.
+        """
+        try:
+            with self._subscription_isolated():
+                return [work(records)]
+        except Exception:
+            if len(records) == 1:
+                _logger.exception("Subscription %s failed.", records.display_name)
+                return []
+            _logger.warning(
+                "Subscriptions %s failed: retried one by one.",
+                records.ids,
+                exc_info=True,
+            )
+        results = []
+        for record in records:
+            results += self._subscription_in_units(record, work)
+        return results
+
+    def _subscription_charges_in_flight(self):
+        """The subscriptions whose charge of the open period is under way.
+
+        A charge waiting for its provider (draft, pending, authorized) or for
+        its post-processing (done) may still pay the period: no grace period
+        opens meanwhile, and no other charge is sent.
+        """
+        transactions = (
             self.env["payment.transaction"]
             .sudo()
-            .search_count(
+            .search(
                 [
-                    ("invoice_ids.subscription_id", "=", self.id),
+                    ("invoice_ids.subscription_id", "in", self.ids),
                     (
                         "invoice_ids.subscription_period_start",
-                        "=",
-                        self.next_invoice_date,
+                        "in",
+                        list(set(self.mapped("next_invoice_date"))),
                     ),
+                    "|",
                     ("state", "in", ("draft", "pending", "authorized")),
-                ],
-                limit=1,
+                    "&",
+                    ("state", "=", "done"),
+                    ("is_post_processed", "=", False),
+                ]
             )
         )
+        periods = {
+            (invoice.subscription_id, invoice.subscription_period_start)
+            for invoice in transactions.invoice_ids
+        }
+        return self.filtered(lambda o: (o, o.next_invoice_date) in periods)
 
     def _subscription_send_reminders(self, today):
         due = self.filtered(
             lambda o: o.renewal_deadline
             and (o.renewal_deadline - today).days in REMINDER_DAYS
         )
-        due._subscription_send_mail("mail_template_subscription_reminder")
+        if due:
+            due.subscription_notice = "reminder"
+            self._subscription_trigger_notices()
 
     @api.model
     def _subscription_send_expiry_warnings(self, today):
@@ -953,6 +1126,64 @@ class SaleOrder(models.Model):
             return max(int(value), 0)
         except (TypeError, ValueError):
             return DEFAULT_EXPIRY_WARNING_DAYS
+
+    @api.model
+    def _subscription_trigger_notices(self):
+        """Have the grace period notices sent soon, by their scheduled action."""
+        cron = self.env.ref(
+            "portal_account.ir_cron_subscription_notices", raise_if_not_found=False
+        )
+        if cron:
+            cron.sudo()._trigger()
+
+    @api.model
+    def _cron_subscription_send_notices(self, batch_size=RENEWAL_BATCH_SIZE):
+        """Send the grace period notices the renewal engine queued.
+
+        The engine only records which email a subscription is owed, in the
+        write that moves it on: a state change never waits for the rendering of
+        emails, nor fails with it. A notice that no longer applies (the
+        subscription was paid since) is dropped; one that cannot be sent stays
+        queued, is logged, and does not hold back the others.
+        """
+        orders = self
+        if not getattr(threading.current_thread(), "testing", False):
+            orders = self.with_context(subscription_renewal_commit=True)
+        deadline = time.monotonic() + RENEWAL_TIME_BUDGET
+        done, skipped_ids = 0, []
+        domain = [("subscription_notice", "!=", False)]
+        while time.monotonic() < deadline:
+            batch = orders.search(
+                domain + [("id", "not in", skipped_ids)], limit=batch_size, order="id"
+            )
+            if not batch:
+                break
+            sent = batch._subscription_send_notices()
+            done += len(sent)
+            skipped_ids += (batch - sent).ids
+        remaining = self.search_count(domain + [("id", "not in", skipped_ids)])
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    def _subscription_send_notices(self):
+        """Send the batch's notices; return the subscriptions done with."""
+        sent = self._subscription_in_units(
+            self, lambda orders: orders._subscription_send_notices_locked()
+        )
+        return self.browse().union(*sent)
+
+    def _subscription_send_notices_locked(self):
+        # Rows another transaction holds (the engine moving them on) are left
+        # to the next run, with their notice as it will then be.
+        orders = self._subscription_lock()
+        orders.invalidate_recordset(["subscription_notice", "subscription_state"])
+        for notice, (template_xmlid, state) in SUBSCRIPTION_NOTICES.items():
+            orders.filtered(
+                lambda o, notice=notice, state=state: o.subscription_notice == notice
+                and o.subscription_state == state
+            )._subscription_send_mail(template_xmlid)
+        orders.with_context(mail_notrack=True).subscription_notice = False
+        return orders
 
     def _subscription_send_mail(self, template_xmlid):
         """Queue the customer email ``template_xmlid`` for these subscriptions."""

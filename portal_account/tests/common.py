@@ -98,7 +98,11 @@ class SubscriptionCommon(AccountTestInvoicingCommon):
         return order
 
     def _run_renewal(self):
-        return self.env["sale.order"]._cron_subscription_renewal()
+        """One run of the renewal engine, then of the notices it triggered."""
+        SaleOrder = self.env["sale.order"]
+        done = SaleOrder._cron_subscription_renewal()
+        SaleOrder._cron_subscription_send_notices()
+        return done
 
     def _queued_mails(self, order, template_xmlid):
         template = self.env.ref(f"portal_account.{template_xmlid}")

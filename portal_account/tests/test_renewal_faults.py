@@ -106,6 +106,7 @@ class TestRenewalFaults(SubscriptionCommon):
             )
             with freeze_time(day):
                 env["sale.order"]._cron_subscription_renewal()
+                env["sale.order"]._cron_subscription_send_notices()
             cursor.commit()
         finally:
             cursor.close()
@@ -246,17 +247,30 @@ class TestRenewalFaults(SubscriptionCommon):
                     self.assertFalse(invoice)
                     self.assertEqual(spy.calls[target.id], 0)
                 elif point == "grace_mail":
-                    # The grace batch is one unit: all of it was undone.
+                    # The grace periods opened; only the target's notice waits.
                     self.assertEqual(
                         set(self.grace_subscriptions.mapped("subscription_state")),
-                        {"in_progress"},
+                        {"to_renew"},
                     )
                     self.assertFalse(self._to_renew_mails(target))
-                else:
+                    self.assertEqual(target.subscription_notice, "to_renew")
+                    for other in self.grace_subscriptions - target:
+                        self.assertEqual(len(self._to_renew_mails(other)), 1)
+                        self.assertFalse(other.subscription_notice)
+                elif point == "provider_answer_lost":
                     self.assertEqual(invoice.payment_state, "not_paid")
                     self.assertEqual(
                         self._transactions(invoice).mapped("state"), ["draft"]
                     )
+                    self.assertEqual(target.next_invoice_date, date(2026, 1, 1))
+                else:
+                    # The provider's answer is on record: the charge went
+                    # through and waits for its payment to be made.
+                    transaction = self._transactions(invoice)
+                    self.assertEqual(invoice.payment_state, "not_paid")
+                    self.assertEqual(transaction.mapped("state"), ["done"])
+                    self.assertFalse(transaction.is_post_processed)
+                    self.assertFalse(transaction.payment_id)
                     self.assertEqual(target.next_invoice_date, date(2026, 1, 1))
 
                 # The rerun does what was left, and never charges again a
@@ -503,8 +517,11 @@ class TestRenewalConcurrency(BaseCase):
             )
 
     def _run_worker(self):
+        """A run of the renewal engine, then of the notices it triggered."""
         with self._worker() as env, freeze_time(self.DAY):
-            return env["sale.order"]._cron_subscription_renewal()
+            done = env["sale.order"]._cron_subscription_renewal()
+            env["sale.order"]._cron_subscription_send_notices()
+            return done
 
     def _subscriptions_state(self):
         """Per subscription: state, next date, invoices and charges."""

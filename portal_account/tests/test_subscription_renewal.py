@@ -63,6 +63,55 @@ class TestSubscriptionRenewal(SubscriptionCommon):
             f"/my/subscriptions/{self.subscription.id}/payment_method", mail.body_html
         )
 
+    def test_grace_notice_sent_by_its_own_scheduled_action(self):
+        notices_cron = self.env.ref("portal_account.ir_cron_subscription_notices")
+        triggers = self.env["ir.cron.trigger"].search_count(
+            [("cron_id", "=", notices_cron.id)]
+        )
+        with freeze_time("2026-01-01"):
+            self.env["sale.order"]._cron_subscription_renewal()
+        # The subscription moved on at once; its email waits for the notices.
+        self.assertEqual(self.subscription.subscription_state, "to_renew")
+        self.assertEqual(self.subscription.subscription_notice, "to_renew")
+        self.assertFalse(
+            self._queued_mails(self.subscription, "mail_template_subscription_to_renew")
+        )
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count(
+                [("cron_id", "=", notices_cron.id)]
+            ),
+            triggers + 1,
+        )
+        with freeze_time("2026-01-01"):
+            self.env["sale.order"]._cron_subscription_send_notices()
+            self.env["sale.order"]._cron_subscription_send_notices()
+        self.assertFalse(self.subscription.subscription_notice)
+        self.assertEqual(
+            len(
+                self._queued_mails(
+                    self.subscription, "mail_template_subscription_to_renew"
+                )
+            ),
+            1,
+        )
+
+    def test_grace_notice_dropped_once_paid(self):
+        with freeze_time("2026-01-01"):
+            self.env["sale.order"]._cron_subscription_renewal()
+        with freeze_time("2026-01-01 10:00"):
+            self.subscription._subscription_set_payment_token(self._create_token())
+            self.env["sale.order"]._cron_subscription_send_notices()
+        self.assertEqual(self.subscription.subscription_state, "in_progress")
+        self.assertFalse(self.subscription.subscription_notice)
+        self.assertFalse(
+            self._queued_mails(self.subscription, "mail_template_subscription_to_renew")
+        )
+        self.assertTrue(
+            self._queued_mails(
+                self.subscription, "mail_template_subscription_payment_done"
+            )
+        )
+
     def test_not_due_is_left_alone(self):
         with freeze_time("2025-12-31"):
             self._run_renewal()
@@ -162,18 +211,16 @@ class TestSubscriptionRenewal(SubscriptionCommon):
             subscriptions |= self._create_subscription()
         subscriptions.payment_token_id = token
         failing = subscriptions[1]
-        original = type(failing)._subscription_charge_open_period
+        original = type(failing)._subscription_charge_create
 
-        def charge_or_fail(order):
-            if order == failing:
+        def charge_or_fail(orders):
+            if failing in orders:
                 raise RuntimeError("provider unreachable")
-            return original(order)
+            return original(orders)
 
         with (
             freeze_time("2026-01-01"),
-            patch.object(
-                type(failing), "_subscription_charge_open_period", charge_or_fail
-            ),
+            patch.object(type(failing), "_subscription_charge_create", charge_or_fail),
             mute_logger(ENGINE_LOGGER),
         ):
             self._run_renewal()
@@ -333,6 +380,16 @@ class TestSubscriptionRenewal(SubscriptionCommon):
 
     def test_close_and_reopen_by_admin(self):
         self.subscription.action_subscription_close()
+        self.assertEqual(self.subscription.subscription_notice, "closed")
+        self.env["sale.order"]._cron_subscription_send_notices()
+        self.assertEqual(
+            len(
+                self._queued_mails(
+                    self.subscription, "mail_template_subscription_closed"
+                )
+            ),
+            1,
+        )
         self.assertEqual(self.subscription.subscription_state, "closed")
         self.assertEqual(self.subscription.close_reason, "manual")
         self.assertEqual(self.database.access_state, "suspended")

@@ -388,6 +388,21 @@ def pages_table(pages, volumes):
     return lines
 
 
+def notices_row(engine, levels):
+    """The grace notices, emailed by the scheduled action the engine triggers."""
+    cells = []
+    for level in levels:
+        result = engine[f"{level}-grace-engine"]
+        seconds = result["notices_seconds"]
+        cells.append(
+            f"{fmt_int(result['notices'])} in {seconds:.1f} s = "
+            f"**{result['notices'] / seconds:.0f}/s**"
+        )
+    return (
+        "| their notices emailed (own scheduled action) | " + " | ".join(cells) + " |"
+    )
+
+
 def engine_rows(engine, levels):
     def get(level, kind, mode):
         return engine[f"{level}-{kind}-{mode}"]
@@ -412,6 +427,8 @@ def engine_rows(engine, levels):
                 f"**{result['per_second']:.0f}/s**"
             )
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
+        if kind == "grace":
+            lines.append(notices_row(engine, levels))
     cells = []
     for level in levels:
         ratio = (

@@ -18,7 +18,7 @@ _logger = logging.getLogger(__name__)
 
 EXPIRY_WARNING_PARAM = "portal_account.card_expiry_warning_days"
 DEFAULT_EXPIRY_WARNING_DAYS = 30
-RENEWAL_BATCH_SIZE = 200
+RENEWAL_BATCH_SIZE = 500
 RENEWAL_TIME_BUDGET = 240  # seconds of work per call, well below the cron timeout
 PAID_STATES = ("paid", "in_payment")
 REMINDER_DAYS = (3, 1)

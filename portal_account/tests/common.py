@@ -104,6 +104,21 @@ class SubscriptionCommon(AccountTestInvoicingCommon):
         SaleOrder._cron_subscription_send_notices()
         return done
 
+    def _period_invoices(self, subscription, period_start=date(2026, 1, 1)):
+        """The invoices of the subscription's period starting ``period_start``."""
+        return self.env["account.move"].search(
+            [
+                ("subscription_id", "=", subscription.id),
+                ("subscription_period_start", "=", period_start),
+                ("state", "!=", "cancel"),
+            ]
+        )
+
+    def _transactions(self, invoices):
+        return self.env["payment.transaction"].search(
+            [("invoice_ids", "in", invoices.ids)]
+        )
+
     def _queued_mails(self, order, template_xmlid):
         template = self.env.ref(f"portal_account.{template_xmlid}")
         subject = template._render_field("subject", order.ids)[order.id]

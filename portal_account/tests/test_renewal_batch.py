@@ -34,23 +34,9 @@ class TestRenewalBatch(SubscriptionCommon):
             for _index in range(4):
                 cls.subscriptions |= cls._create_subscription(token=cls._create_token())
 
-    def _period_invoice(self, subscription, period_start=date(2026, 1, 1)):
-        return self.env["account.move"].search(
-            [
-                ("subscription_id", "=", subscription.id),
-                ("subscription_period_start", "=", period_start),
-                ("state", "!=", "cancel"),
-            ]
-        )
-
-    def _transactions(self, invoice):
-        return self.env["payment.transaction"].search(
-            [("invoice_ids", "in", invoice.ids)]
-        )
-
     def _assert_paid_as_core_does(self, subscription):
         """One payment, reconciled with the invoice, and core's three messages."""
-        invoice = self._period_invoice(subscription)
+        invoice = self._period_invoices(subscription)
         self.assertEqual(len(invoice), 1, subscription.name)
         self.assertIn(invoice.payment_state, PAID_STATES, subscription.name)
         transaction = self._transactions(invoice)
@@ -114,7 +100,7 @@ class TestRenewalBatch(SubscriptionCommon):
             self.assertEqual(len(mails), 1)
         # Declined: the invoice stays open and the grace period opens, with
         # the reason on the subscription.
-        invoice = self._period_invoice(declined)
+        invoice = self._period_invoices(declined)
         self.assertEqual(invoice.payment_state, "not_paid")
         self.assertEqual(self._transactions(invoice).mapped("state"), ["error"])
         self.assertFalse(self._transactions(invoice).payment_id)
@@ -127,7 +113,7 @@ class TestRenewalBatch(SubscriptionCommon):
         self.assertIn(invoice.name, failure.body)
         self.assertIn(declined.payment_token_id.display_name, failure.body)
         # Not billed: left as it was, for the next run.
-        self.assertFalse(self._period_invoice(failing))
+        self.assertFalse(self._period_invoices(failing))
         self.assertEqual(failing.subscription_state, "in_progress")
         self.assertEqual(failing.next_invoice_date, date(2026, 1, 1))
 
@@ -135,7 +121,7 @@ class TestRenewalBatch(SubscriptionCommon):
             self._run_renewal()
         self._assert_paid_as_core_does(failing)
         self.assertEqual(
-            self._transactions(self._period_invoice(declined)).mapped("state"),
+            self._transactions(self._period_invoices(declined)).mapped("state"),
             ["error"],
         )
 
@@ -183,7 +169,7 @@ class TestRenewalBatch(SubscriptionCommon):
             self._run_renewal()
         for subscription in self.subscriptions - target:
             self._assert_paid_as_core_does(subscription)
-        invoice = self._period_invoice(target)
+        invoice = self._period_invoices(target)
         transaction = self._transactions(invoice)
         self.assertEqual(transaction.mapped("state"), ["done"])
         self.assertFalse(transaction.is_post_processed)
@@ -220,7 +206,7 @@ class TestRenewalBatch(SubscriptionCommon):
         ):
             paid = subscription._subscription_set_payment_token(self._create_token())
         self.assertFalse(paid)
-        invoice = self._period_invoice(subscription)
+        invoice = self._period_invoices(subscription)
         transaction = self._transactions(invoice)
         self.assertEqual(transaction.mapped("state"), ["draft"])
 

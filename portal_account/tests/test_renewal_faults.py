@@ -122,20 +122,6 @@ class TestRenewalFaults(SubscriptionCommon):
             savepoint.close(rollback=True)
             self.env.invalidate_all()
 
-    def _period_invoices(self, subscription, period_start=date(2026, 1, 1)):
-        return self.env["account.move"].search(
-            [
-                ("subscription_id", "=", subscription.id),
-                ("subscription_period_start", "=", period_start),
-                ("state", "!=", "cancel"),
-            ]
-        )
-
-    def _transactions(self, invoices):
-        return self.env["payment.transaction"].search(
-            [("invoice_ids", "in", invoices.ids)]
-        )
-
     def _to_renew_mails(self, subscription):
         return self._queued_mails(subscription, "mail_template_subscription_to_renew")
 

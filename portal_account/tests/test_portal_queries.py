@@ -9,11 +9,11 @@ from .common_portal import PortalAccountHttpCommon
 
 # Measured on Odoo 18.0 CE with the data below (warm caches), plus a small margin.
 # Every page lists 6 or more records, so an N+1 query breaks its budget.
-# Measured: /my 46, /my/subscriptions 19, a subscription 35, /my/success_packs 14
+# Measured: /my 42, /my/subscriptions 19, a subscription 35, /my/success_packs 14
 # (the same with 2 records per list as with 6, and on /my with 1 subscription to
 # renew as with 5).
 QUERY_BUDGETS = {
-    "/my": 48,
+    "/my": 44,
     "/my/subscriptions": 22,
     "subscription": 38,
     "/my/success_packs": 17,

@@ -65,7 +65,7 @@ class SubscriptionCommon(AccountTestInvoicingCommon):
                 "provider_id": cls.provider.id,
                 "payment_method_id": cls.provider.payment_method_ids[:1].id
                 or cls.env.ref("payment.payment_method_unknown").id,
-                "payment_details": "4242",
+                "payment_details": "4Q2Z",
                 "partner_id": (partner or cls.customer).id,
                 "provider_ref": "demo-token",
                 "demo_simulated_state": state,

@@ -78,7 +78,7 @@ class PortalAccountHttpCommon(SubscriptionCommon, HttpCase):
         )
 
         # Globex: its own subscription, card and a recognisable invoice.
-        cls.other_token = cls._create_token(cls.other_customer, payment_details="9999")
+        cls.other_token = cls._create_token(cls.other_customer, payment_details="9Q7Z")
         cls.other_subscription = cls._create_subscription(
             cls.other_customer, token=cls.other_token, start=cls.today
         )

@@ -152,9 +152,9 @@ class TestAccessMatrix(PortalAccountHttpCommon):
         }
         # What must never show to someone outside the customer's company.
         cls.markers = {
-            "acme": ["Acme Corp", "Ann Acme", "Bob Acme", "456.78", "123.45", "4242"],
+            "acme": ["Acme Corp", "Ann Acme", "Bob Acme", "456.78", "123.45", "4Q2Z"],
             "zyx": ["Zyx Secret Corp", "Zed Zyx", "987.65", "8888"],
-            "globex": ["Globex", "777.77", "9999"],
+            "globex": ["Globex", "777.77", "9Q7Z"],
         }
 
     @classmethod

@@ -314,7 +314,7 @@ class TestHostileInput(PortalAccountHttpCommon):
         )
         self.assertClean(response)
         self.assertEqual(response.status_code, 200)
-        self.assertNotLeaking(response, "9999", self.other_subscription.name)
+        self.assertNotLeaking(response, "9Q7Z", self.other_subscription.name)
 
     def test_payment_method_posted_twice(self):
         subscription = self.subscription_to_renew

@@ -145,7 +145,7 @@ class TestPortalAccess(PortalAccountHttpCommon):
         self.assertContains(response, "Sales App")
         self.assertContains(response, self.plan.name)
         self.assertContains(response, "acme-prod")
-        self.assertContains(response, "4242")
+        self.assertContains(response, "4Q2Z")
         self.assertContains(response, self.invoice_unpaid.name)
         self.assertContains(
             response, f"/new/ticket?subscription_id={self.subscription.id}"
@@ -154,7 +154,7 @@ class TestPortalAccess(PortalAccountHttpCommon):
             response, f"/my/subscriptions/{self.subscription.id}/payment_method"
         )
         self.assertContains(response, "/my/payment_method")
-        self.assertNotLeaking(response, self.other_subscription.name, "9999", "777.77")
+        self.assertNotLeaking(response, self.other_subscription.name, "9Q7Z", "777.77")
 
     def test_subscription_page_card_expiring(self):
         self.token.expiry_date = self.subscription.next_invoice_date - timedelta(days=1)
@@ -204,7 +204,7 @@ class TestPortalAccess(PortalAccountHttpCommon):
         self.assertContains(response, f'value="{self.token.id}"')
         self.assertNotLeaking(response, f'value="{expired.id}"')
         self.assertContains(response, "o_payment_form")  # core's form to add a card
-        self.assertNotLeaking(response, "9999", self.other_subscription.name)
+        self.assertNotLeaking(response, "9Q7Z", self.other_subscription.name)
 
     def test_payment_method_page_others(self):
         url = f"/my/subscriptions/{self.subscription.id}/payment_method"
@@ -216,7 +216,7 @@ class TestPortalAccess(PortalAccountHttpCommon):
         token = self.subscription._portal_ensure_token()
         response = self._get(f"{url}?access_token={token}")
         self._assert_login_redirect(response)
-        self.assertNotLeaking(response, "4242")
+        self.assertNotLeaking(response, "4Q2Z")
 
     # ------------------------------------------------------------
     # /my/success_packs

@@ -483,12 +483,13 @@ class SaleOrder(models.Model):
         )
         author = self.env.user.partner_id
         note_subtype_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
-        changed, tracking_values = self.browse(), []
+        changed_ids, tracking_values = [], []
         for order in self:
             __, commands = order._mail_track(tracked_fields, initial_values[order.id])
             if commands:
-                changed |= order
+                changed_ids.append(order.id)
                 tracking_values.append([values for __, __, values in commands])
+        changed = self.browse(changed_ids)
         record_names = dict(
             zip(changed.ids, changed.mapped("display_name"), strict=True)
         )
@@ -855,23 +856,40 @@ class SaleOrder(models.Model):
         the progress is reported so that the job runner calls again for the
         rest.
         """
-        orders = self
-        if not getattr(threading.current_thread(), "testing", False):
-            orders = self.with_context(subscription_renewal_commit=True)
         today = fields.Date.context_today(self)
-        orders._subscription_send_expiry_warnings(today)
+        self._subscription_cron_env()._subscription_send_expiry_warnings(today)
+        return self._subscription_run_batches(
+            self._subscription_renewal_domain(today),
+            lambda batch: batch._subscription_process_renewals(today),
+            batch_size,
+            order="next_invoice_date, id",
+        )
+
+    @api.model
+    def _subscription_cron_env(self):
+        """Commit per unit of work in the scheduled action, never in tests."""
+        if getattr(threading.current_thread(), "testing", False):
+            return self
+        return self.with_context(subscription_renewal_commit=True)
+
+    @api.model
+    def _subscription_run_batches(self, domain, process, batch_size, order="id"):
+        """Call ``process`` on batches of ``domain`` until done or out of time.
+
+        ``process`` returns the subscriptions it is done with; the others are
+        left to the next run. The progress is reported so that the job runner
+        calls again for the rest. Return how many were done.
+        """
+        orders = self._subscription_cron_env()
         deadline = time.monotonic() + RENEWAL_TIME_BUDGET
         done, skipped_ids = 0, []
-        domain = self._subscription_renewal_domain(today)
         while time.monotonic() < deadline:
             batch = orders.search(
-                domain + [("id", "not in", skipped_ids)],
-                limit=batch_size,
-                order="next_invoice_date, id",
+                domain + [("id", "not in", skipped_ids)], limit=batch_size, order=order
             )
             if not batch:
                 break
-            processed = batch._subscription_process_renewals(today)
+            processed = process(batch)
             done += len(processed)
             skipped_ids += (batch - processed).ids
         remaining = self.search_count(domain + [("id", "not in", skipped_ids)])
@@ -1146,24 +1164,11 @@ class SaleOrder(models.Model):
         subscription was paid since) is dropped; one that cannot be sent stays
         queued, is logged, and does not hold back the others.
         """
-        orders = self
-        if not getattr(threading.current_thread(), "testing", False):
-            orders = self.with_context(subscription_renewal_commit=True)
-        deadline = time.monotonic() + RENEWAL_TIME_BUDGET
-        done, skipped_ids = 0, []
-        domain = [("subscription_notice", "!=", False)]
-        while time.monotonic() < deadline:
-            batch = orders.search(
-                domain + [("id", "not in", skipped_ids)], limit=batch_size, order="id"
-            )
-            if not batch:
-                break
-            sent = batch._subscription_send_notices()
-            done += len(sent)
-            skipped_ids += (batch - sent).ids
-        remaining = self.search_count(domain + [("id", "not in", skipped_ids)])
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        return done
+        return self._subscription_run_batches(
+            [("subscription_notice", "!=", False)],
+            lambda batch: batch._subscription_send_notices(),
+            batch_size,
+        )
 
     def _subscription_send_notices(self):
         """Send the batch's notices; return the subscriptions done with."""

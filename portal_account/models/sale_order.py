@@ -22,11 +22,12 @@ RENEWAL_BATCH_SIZE = 500
 RENEWAL_TIME_BUDGET = 240  # seconds of work per call, well below the cron timeout
 PAID_STATES = ("paid", "in_payment")
 REMINDER_DAYS = (3, 1)
-# Grace period notices: email template, and the state in which it still applies.
+# Renewal notices: email template, and the state in which it still applies.
 SUBSCRIPTION_NOTICES = {
     "to_renew": ("mail_template_subscription_to_renew", "to_renew"),
     "reminder": ("mail_template_subscription_reminder", "to_renew"),
     "closed": ("mail_template_subscription_closed", "closed"),
+    "paid": ("mail_template_subscription_payment_done", "in_progress"),
 }
 
 
@@ -140,12 +141,13 @@ class SaleOrder(models.Model):
             ("to_renew", "Renewal to fix"),
             ("reminder", "Grace period reminder"),
             ("closed", "Closed"),
+            ("paid", "Payment received"),
         ],
         copy=False,
         readonly=True,
         index="btree_not_null",
         help="Technical: the customer email waiting to be sent by the scheduled "
-        "action 'Subscriptions: grace period notices'.",
+        "action 'Subscriptions: renewal notices'.",
     )
 
     def init(self):
@@ -524,7 +526,9 @@ class SaleOrder(models.Model):
     def _subscription_period_paid(self, invoices):
         """Move subscriptions on once the invoice of their open period is paid.
 
-        Return the subscriptions moved on.
+        The customer's receipt is queued with the move, like the grace period
+        notices: recording a payment never waits for, nor fails with, the
+        rendering of an email. Return the subscriptions moved on.
         """
         period_ends = {
             (move.subscription_id, move.subscription_period_start): (
@@ -548,10 +552,12 @@ class SaleOrder(models.Model):
                     "subscription_state": "in_progress",
                     "next_invoice_date": next_date,
                     "renewal_deadline": False,
+                    "subscription_notice": "paid",
                 }
             )
         restored.hosted_database_ids._restore_access()
-        paid._subscription_send_mail("mail_template_subscription_payment_done")
+        if paid:
+            self._subscription_trigger_notices()
         return paid
 
     # ------------------------------------------------------------
@@ -1147,7 +1153,7 @@ class SaleOrder(models.Model):
 
     @api.model
     def _subscription_trigger_notices(self):
-        """Have the grace period notices sent soon, by their scheduled action."""
+        """Have the queued notices sent soon, by their scheduled action."""
         cron = self.env.ref(
             "portal_account.ir_cron_subscription_notices", raise_if_not_found=False
         )
@@ -1156,11 +1162,11 @@ class SaleOrder(models.Model):
 
     @api.model
     def _cron_subscription_send_notices(self, batch_size=RENEWAL_BATCH_SIZE):
-        """Send the grace period notices the renewal engine queued.
+        """Send the notices the renewal engine and the payments queued.
 
-        The engine only records which email a subscription is owed, in the
-        write that moves it on: a state change never waits for the rendering of
-        emails, nor fails with it. A notice that no longer applies (the
+        Only which email a subscription is owed is recorded, in the write that
+        moves it on: a state change or a payment never waits for the rendering
+        of emails, nor fails with it. A notice that no longer applies (the
         subscription was paid since) is dropped; one that cannot be sent stays
         queued, is logged, and does not hold back the others.
         """

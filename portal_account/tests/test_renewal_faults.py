@@ -125,6 +125,11 @@ class TestRenewalFaults(SubscriptionCommon):
     def _to_renew_mails(self, subscription):
         return self._queued_mails(subscription, "mail_template_subscription_to_renew")
 
+    def _receipt_mails(self, subscription):
+        return self._queued_mails(
+            subscription, "mail_template_subscription_payment_done"
+        )
+
     def _assert_renewed(self, subscriptions, spy):
         """One paid invoice, one done charge, one call to the provider each."""
         for subscription in subscriptions:
@@ -188,7 +193,7 @@ class TestRenewalFaults(SubscriptionCommon):
             stack.enter_context(
                 patch.object(Transaction, "_post_process", post_process)
             )
-        elif point == "grace_mail":
+        elif point in ("grace_mail", "receipt_mail"):
             original = SaleOrder._subscription_send_mail
 
             def send_mail(orders, template_xmlid):
@@ -205,7 +210,9 @@ class TestRenewalFaults(SubscriptionCommon):
             (point, k)
             for point in ("invoice", "provider_answer_lost", "post_processing")
             for k in range(len(self.card_subscriptions))
-        ] + [("grace_mail", k) for k in range(len(self.grace_subscriptions))]
+        ]
+        cases += [("grace_mail", k) for k in range(len(self.grace_subscriptions))]
+        cases += [("receipt_mail", k) for k in range(len(self.card_subscriptions))]
         for point, k in cases:
             with (
                 self.subTest(point=point, k=k),
@@ -243,6 +250,13 @@ class TestRenewalFaults(SubscriptionCommon):
                     for other in self.grace_subscriptions - target:
                         self.assertEqual(len(self._to_renew_mails(other)), 1)
                         self.assertFalse(other.subscription_notice)
+                elif point == "receipt_mail":
+                    # The payment is recorded; only the customer's receipt waits.
+                    self._assert_renewed(self.card_subscriptions, spy)
+                    self.assertFalse(self._receipt_mails(target))
+                    self.assertEqual(target.subscription_notice, "paid")
+                    for other in self.card_subscriptions - target:
+                        self.assertEqual(len(self._receipt_mails(other)), 1)
                 elif point == "provider_answer_lost":
                     self.assertEqual(invoice.payment_state, "not_paid")
                     self.assertEqual(
@@ -271,6 +285,9 @@ class TestRenewalFaults(SubscriptionCommon):
                     self._run_scheduler()
                 self._assert_renewed(self.card_subscriptions, spy)
                 self._assert_grace_opened(self.grace_subscriptions)
+                for subscription in self.card_subscriptions:
+                    self.assertEqual(len(self._receipt_mails(subscription)), 1)
+                    self.assertFalse(subscription.subscription_notice)
 
     # ------------------------------------------------------------
     # A provider that times out, or leaves the payment pending

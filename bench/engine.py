@@ -7,13 +7,18 @@ Usage: python3 bench/engine.py --db bench_x --level 1000 --kind grace|card
 timed), then ``sale.order._cron_subscription_renewal()`` is called as the
 scheduled action calls it (cron user, committing per unit of work) until
 nothing is left, then ``_cron_subscription_send_notices()``, the scheduled
-action the engine triggers to email the grace period notices it queued, timed
-on its own (``notices_seconds``); the outcome is checked (states, mails,
-invoices, payments).
+action the engine triggers to email the notices it queued (grace period
+notices, payment receipts), timed on its own (``notices_seconds``); the
+outcome is checked (states, mails, invoices, payments).
 
 ``baseline``: the bare cost of the same invoices (same partners, same lines,
 same taxes) created and posted with the ORM, in batches of the engine's batch
 size, committed per batch; no subscription link, no charge.
+
+``paid-baseline``: the same, then each batch paid as an accountant pays it in
+the backend, with core's Register Payment (one payment per invoice, in the
+journal and with the payment method of the subscriptions' payment provider):
+the bare cost of invoices and the payments core records for them.
 
 Peak memory is the growth of the process's max RSS over the measured part.
 """
@@ -133,12 +138,32 @@ def baseline_values(subscriptions, today):
     return values
 
 
-def run_baseline(env, values, batch_size):
+def run_baseline(env, values, batch_size, provider=None):
+    """Create and post the invoices; with ``provider``, pay them as core does."""
     Move = env["account.move"].with_context(default_move_type="out_invoice")
     for start in range(0, len(values), batch_size):
-        Move.create(values[start : start + batch_size]).action_post()
+        invoices = Move.create(values[start : start + batch_size])
+        invoices.action_post()
+        if provider:
+            register_payments(env, invoices, provider)
         env.cr.commit()
     return {"calls": 1, "done": len(values)}
+
+
+def register_payments(env, invoices, provider):
+    """Core's Register Payment on ``invoices``: one payment each."""
+    method_line = provider.journal_id.inbound_payment_method_line_ids.filtered(
+        lambda line: line.payment_provider_id == provider
+    )
+    env["account.payment.register"].with_context(
+        active_model="account.move", active_ids=invoices.ids
+    ).create(
+        {
+            "journal_id": provider.journal_id.id,
+            "payment_method_line_id": method_line.id,
+            "group_payment": False,
+        }
+    )._create_payments()
 
 
 def main():
@@ -146,7 +171,9 @@ def main():
     parser.add_argument("--db", required=True)
     parser.add_argument("--level", required=True, help="a level, or 'profile'")
     parser.add_argument("--kind", choices=("grace", "card"), required=True)
-    parser.add_argument("--mode", choices=("engine", "baseline"), default="engine")
+    parser.add_argument(
+        "--mode", choices=("engine", "baseline", "paid-baseline"), default="engine"
+    )
     parser.add_argument("--limit", type=int, help="only the first N of the set")
     parser.add_argument("--profile", help="write cProfile stats to this file")
     parser.add_argument("--logfile", help="Odoo log file")
@@ -183,7 +210,12 @@ def main():
         if args.mode == "engine":
             result = run_engine(env, subscriptions, today)
         else:
-            result = run_baseline(env, values, RENEWAL_BATCH_SIZE)
+            provider = (
+                subscriptions.payment_token_id.provider_id[:1]
+                if args.mode == "paid-baseline"
+                else None
+            )
+            result = run_baseline(env, values, RENEWAL_BATCH_SIZE, provider)
         # The engine's own time: the notices run is reported on its own.
         seconds = time.perf_counter() - start - result.get("notices_seconds", 0)
         if profiler:

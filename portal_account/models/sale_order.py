@@ -860,7 +860,8 @@ class SaleOrder(models.Model):
 
         Works in batches; each unit of work is committed (outside tests) and
         the progress is reported so that the job runner calls again for the
-        rest.
+        rest. The customer emails of a batch are sent right after it, in units
+        of their own.
         """
         today = fields.Date.context_today(self)
         self._subscription_cron_env()._subscription_send_expiry_warnings(today)
@@ -923,7 +924,10 @@ class SaleOrder(models.Model):
         """Process one batch; return the subscriptions that were handled.
 
         Subscriptions that another transaction holds, whose charge is under
-        way, or that failed are left out and picked up by the next run.
+        way, or that failed are left out and picked up by the next run. The
+        emails the batch queued are sent once its subscriptions moved on: one
+        that cannot be rendered stays queued for the notices scheduled action,
+        and holds back neither a renewal nor a payment.
         """
         chargeable = self.filtered(
             lambda o: o.subscription_state == "in_progress"
@@ -945,6 +949,7 @@ class SaleOrder(models.Model):
                 handled |= chargeable._subscription_renew_with_token(today)
             except Exception:
                 _logger.exception("Renewal batch %s failed.", chargeable.ids)
+        handled.filtered("subscription_notice")._subscription_send_notices()
         return handled
 
     def _subscription_process_without_card(self, today):
@@ -1127,10 +1132,21 @@ class SaleOrder(models.Model):
             lambda o: o.payment_token_id.expiry_date < o.next_invoice_date
             and o.subscription_expiry_warned_date != o.next_invoice_date
         )
-        for next_date, group in self._group_by_next_invoice_date(orders).items():
+        if not orders:
+            return orders
+        # A warning that cannot be sent is logged and tried again the next day;
+        # it never holds back the renewals.
+        warned = self._subscription_in_units(
+            orders, lambda units: units._subscription_warn_card_expiry()
+        )
+        return self.browse().union(*warned)
+
+    def _subscription_warn_card_expiry(self):
+        """Email the card expiry warning, once per renewal date."""
+        for next_date, group in self._group_by_next_invoice_date(self).items():
             group.subscription_expiry_warned_date = next_date
-        orders._subscription_send_mail("mail_template_subscription_card_expiring")
-        return orders
+        self._subscription_send_mail("mail_template_subscription_card_expiring")
+        return self
 
     @api.model
     def _group_by_next_invoice_date(self, orders):

@@ -63,24 +63,52 @@ class TestSubscriptionRenewal(SubscriptionCommon):
             f"/my/subscriptions/{self.subscription.id}/payment_method", mail.body_html
         )
 
-    def test_grace_notice_sent_by_its_own_scheduled_action(self):
+    def test_grace_notice_sent_with_the_run(self):
+        with freeze_time("2026-01-01"):
+            self.env["sale.order"]._cron_subscription_renewal()
+        self.assertEqual(self.subscription.subscription_state, "to_renew")
+        self.assertFalse(self.subscription.subscription_notice)
+        self.assertEqual(
+            len(
+                self._queued_mails(
+                    self.subscription, "mail_template_subscription_to_renew"
+                )
+            ),
+            1,
+        )
+
+    def _run_renewal_with_broken_notices(self):
+        """The renewal run, with every customer email failing to render."""
+        SaleOrder = type(self.env["sale.order"])
+
+        def send_mail(orders, template_xmlid):
+            if orders:
+                raise ValueError("broken template")
+
+        with (
+            patch.object(SaleOrder, "_subscription_send_mail", send_mail),
+            self.assertLogs(ENGINE_LOGGER, "ERROR"),
+        ):
+            self.env["sale.order"]._cron_subscription_renewal()
+
+    def test_grace_notice_left_to_its_scheduled_action(self):
         notices_cron = self.env.ref("portal_account.ir_cron_subscription_notices")
         triggers = self.env["ir.cron.trigger"].search_count(
             [("cron_id", "=", notices_cron.id)]
         )
         with freeze_time("2026-01-01"):
-            self.env["sale.order"]._cron_subscription_renewal()
-        # The subscription moved on at once; its email waits for the notices.
+            self._run_renewal_with_broken_notices()
+        # The subscription moved on all the same; its email waits, queued.
         self.assertEqual(self.subscription.subscription_state, "to_renew")
         self.assertEqual(self.subscription.subscription_notice, "to_renew")
         self.assertFalse(
             self._queued_mails(self.subscription, "mail_template_subscription_to_renew")
         )
-        self.assertEqual(
+        self.assertGreater(
             self.env["ir.cron.trigger"].search_count(
                 [("cron_id", "=", notices_cron.id)]
             ),
-            triggers + 1,
+            triggers,
         )
         with freeze_time("2026-01-01"):
             self.env["sale.order"]._cron_subscription_send_notices()
@@ -97,7 +125,7 @@ class TestSubscriptionRenewal(SubscriptionCommon):
 
     def test_grace_notice_dropped_once_paid(self):
         with freeze_time("2026-01-01"):
-            self.env["sale.order"]._cron_subscription_renewal()
+            self._run_renewal_with_broken_notices()
         with freeze_time("2026-01-01 10:00"):
             self.subscription._subscription_set_payment_token(self._create_token())
             self.env["sale.order"]._cron_subscription_send_notices()
@@ -362,6 +390,45 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         )
         with freeze_time("2026-01-02"):
             self._run_renewal()
+            self._run_renewal()
+        self.assertEqual(
+            len(
+                self._queued_mails(
+                    self.subscription, "mail_template_subscription_card_expiring"
+                )
+            ),
+            1,
+        )
+
+    def test_card_expiry_warning_that_fails_holds_back_nothing(self):
+        self.subscription.write(
+            {
+                "payment_token_id": self._create_token(
+                    expiry_date=date(2026, 1, 20)
+                ).id,
+                "next_invoice_date": date(2026, 2, 1),
+            }
+        )
+        with freeze_time("2026-01-02"):
+            due = self._create_subscription()
+        SaleOrder = type(self.env["sale.order"])
+        original = SaleOrder._subscription_send_mail
+
+        def send_mail(orders, template_xmlid):
+            if template_xmlid == "mail_template_subscription_card_expiring":
+                raise ValueError("broken template")
+            return original(orders, template_xmlid)
+
+        with (
+            freeze_time("2026-01-02"),
+            patch.object(SaleOrder, "_subscription_send_mail", send_mail),
+            self.assertLogs(ENGINE_LOGGER, "ERROR"),
+        ):
+            self._run_renewal()
+        self.assertEqual(due.subscription_state, "to_renew")
+        self.assertFalse(self.subscription.subscription_expiry_warned_date)
+        # Tried again by the next run.
+        with freeze_time("2026-01-03"):
             self._run_renewal()
         self.assertEqual(
             len(

@@ -389,19 +389,6 @@ def pages_table(pages, volumes):
     return lines
 
 
-def notices_row(engine, levels, kind, title):
-    """The emails the engine queued, sent by the scheduled action it triggers."""
-    cells = []
-    for level in levels:
-        result = engine[f"{level}-{kind}-engine"]
-        seconds = result["notices_seconds"]
-        rate = result["notices"] / seconds if seconds else 0
-        cells.append(
-            f"{fmt_int(result['notices'])} in {seconds:.1f} s = **{rate:.0f}/s**"
-        )
-    return f"| {title} (own scheduled action) | " + " | ".join(cells) + " |"
-
-
 def engine_rows(engine, levels):
     def get(level, kind, mode):
         return engine[f"{level}-{kind}-{mode}"]
@@ -413,8 +400,8 @@ def engine_rows(engine, levels):
         "|---|" + "---|" * len(levels),
     ]
     rows = [
-        ("grace transitions (no card)", "grace", "engine"),
-        ("billing + charging (card)", "card", "engine"),
+        ("grace transitions (no card), their notices emailed", "grace", "engine"),
+        ("billing + charging (card), their receipts emailed", "card", "engine"),
         ("bare ORM create + post, same invoices", "card", "baseline"),
         (
             "same invoices, then paid with core's Register Payment",
@@ -426,16 +413,14 @@ def engine_rows(engine, levels):
         cells = []
         for level in levels:
             result = get(level, kind, mode)
-            cells.append(
+            cell = (
                 f"{fmt_int(result['count'])} in {result['seconds']:.1f} s = "
                 f"**{result['per_second']:.0f}/s**"
             )
+            if "email_seconds" in result:
+                cell += f" (emailing: {result['email_seconds']:.1f} s)"
+            cells.append(cell)
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
-        if mode == "engine":
-            title = (
-                "their notices emailed" if kind == "grace" else "their receipts emailed"
-            )
-            lines.append(notices_row(engine, levels, kind, title))
     for title, mode in (
         ("billing + charging / bare create + post", "baseline"),
         ("billing + charging / invoices paid with Register Payment", "paid-baseline"),
@@ -500,10 +485,16 @@ def targets(pages, engine, volumes, levels):
             )
     if engine:
         small, big = levels[0], levels[-1]
-        grace = [engine[f"{level}-grace-engine"]["per_second"] for level in levels]
+        grace = [engine[f"{level}-grace-engine"] for level in levels]
+        rate = min(run["per_second"] for run in grace)
+        # The same runs without the time spent rendering and queueing the emails.
+        moves = min(
+            run["count"] / (run["seconds"] - run["email_seconds"]) for run in grace
+        )
         lines.append(
-            f"- grace transitions >= {GRACE_RATE_TARGET:,}/s: "
-            f"{met(min(grace) >= GRACE_RATE_TARGET)} ({min(grace):.0f}/s)"
+            f"- grace transitions >= {GRACE_RATE_TARGET:,}/s, their notices emailed: "
+            f"{met(rate >= GRACE_RATE_TARGET)} ({rate:.0f}/s; the state changes "
+            f"alone, without emailing: {moves:.0f}/s)"
         )
         ratios = [
             engine[f"{level}-card-engine"]["seconds"]

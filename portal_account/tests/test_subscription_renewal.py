@@ -372,7 +372,8 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         # Reminders go out on Jan 5 (3 days left) and Jan 7 (1 day left), once each.
         self.assertEqual(sent_on, [0, 0, 0, 0, 1, 1, 2, 2])
 
-    def test_card_expiry_warning(self):
+    def _card_expiring_before_renewal(self):
+        """A card that expires on Jan 20, before the renewal of Feb 1."""
         self.subscription.write(
             {
                 "payment_token_id": self._create_token(
@@ -381,6 +382,9 @@ class TestSubscriptionRenewal(SubscriptionCommon):
                 "next_invoice_date": date(2026, 2, 1),
             }
         )
+
+    def test_card_expiry_warning(self):
+        self._card_expiring_before_renewal()
         with freeze_time("2026-01-01"):
             self._run_renewal()
         self.assertFalse(
@@ -401,14 +405,7 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         )
 
     def test_card_expiry_warning_that_fails_holds_back_nothing(self):
-        self.subscription.write(
-            {
-                "payment_token_id": self._create_token(
-                    expiry_date=date(2026, 1, 20)
-                ).id,
-                "next_invoice_date": date(2026, 2, 1),
-            }
-        )
+        self._card_expiring_before_renewal()
         with freeze_time("2026-01-02"):
             due = self._create_subscription()
         SaleOrder = type(self.env["sale.order"])

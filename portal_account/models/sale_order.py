@@ -444,10 +444,12 @@ class SaleOrder(models.Model):
 
     def _subscription_set_to_renew(self, today):
         """Open the grace period of subscriptions whose renewal is not paid."""
-        by_deadline = defaultdict(lambda: self.browse())
-        for order in self.filtered(lambda o: o.subscription_state == "in_progress"):
-            grace = timedelta(days=order.subscription_plan_id.grace_period_days)
-            by_deadline[order.next_invoice_date + grace] |= order
+        by_deadline = self.filtered(
+            lambda o: o.subscription_state == "in_progress"
+        ).grouped(
+            lambda o: o.next_invoice_date
+            + timedelta(days=o.subscription_plan_id.grace_period_days)
+        )
         for deadline, orders in by_deadline.items():
             orders._subscription_write_tracked(
                 {
@@ -542,10 +544,9 @@ class SaleOrder(models.Model):
             and (order, order.next_invoice_date) in period_ends
         )
         restored = paid.filtered(lambda order: order.subscription_state == "to_renew")
-        by_next_date = defaultdict(lambda: self.browse())
-        for order in paid:
-            period_end = period_ends[order, order.next_invoice_date]
-            by_next_date[period_end + timedelta(days=1)] |= order
+        by_next_date = paid.grouped(
+            lambda o: period_ends[o, o.next_invoice_date] + timedelta(days=1)
+        )
         for next_date, orders in by_next_date.items():
             orders._subscription_write_tracked(
                 {
@@ -1143,17 +1144,10 @@ class SaleOrder(models.Model):
 
     def _subscription_warn_card_expiry(self):
         """Email the card expiry warning, once per renewal date."""
-        for next_date, group in self._group_by_next_invoice_date(self).items():
+        for next_date, group in self.grouped("next_invoice_date").items():
             group.subscription_expiry_warned_date = next_date
         self._subscription_send_mail("mail_template_subscription_card_expiring")
         return self
-
-    @api.model
-    def _group_by_next_invoice_date(self, orders):
-        groups = defaultdict(lambda: self.browse())
-        for order in orders:
-            groups[order.next_invoice_date] |= order
-        return groups
 
     @api.model
     def _subscription_expiry_warning_days(self):

@@ -5,7 +5,6 @@ and talks HTTP, the Odoo work happens in ``populate.py`` and ``engine.py``.
 """
 
 import contextlib
-import importlib.metadata
 import json
 import os
 import pathlib
@@ -26,16 +25,15 @@ ENGINE_KINDS = ("grace", "card")
 
 
 def addons_path():
-    """Odoo's own addons, the pip-installed OCA addons and this repository."""
+    """Odoo's own addons, the OCA addons the scripts install and this repository."""
     if os.environ.get("BENCH_ADDONS_PATH"):
         return os.environ["BENCH_ADDONS_PATH"]
     import odoo.release
 
     odoo_root = pathlib.Path(odoo.release.__file__).resolve().parent.parent
     candidates = [odoo_root / "addons", odoo_root / "odoo" / "addons"]
-    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-        dist = importlib.metadata.distribution("odoo-addon-helpdesk_mgmt")
-        candidates.append(pathlib.Path(dist.locate_file("odoo/addons")))
+    # scripts/lib.sh installs the OCA addons of requirements.txt there.
+    candidates.append(REPO_DIR / ".local" / "addons" / "odoo" / "addons")
     candidates.append(REPO_DIR)
     paths = []
     for path in candidates:

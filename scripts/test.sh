@@ -7,6 +7,7 @@
 #   SKIP_LINT=1          skip the lint gates (quick local loops)
 #   ODOO_TEST_LOG_LEVEL  Odoo log level during tests (default warn)
 #   PYTHON               interpreter that imports Odoo 18 (default python3)
+#   PORT                 HTTP port of the tests' server (default: a free one)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -27,7 +28,9 @@ ensure_addon_requirements
 info "Installing test tools from requirements-test.txt"
 pip_install -r "$REPO_ROOT/requirements-test.txt" ||
     die "could not install requirements-test.txt: run '$PYTHON -m pip install -r requirements-test.txt'."
-write_odoo_conf
+# The tests' HTTP server (HttpCase, tours) listens on a free port, so that a
+# demo server on 8069 or another test run does not collide with it.
+write_odoo_conf "http_port = ${PORT:-$("$PYTHON" "$ENV_PY" free-port)}"
 mkdir -p "$LOG_DIR"
 cd "$REPO_ROOT"
 

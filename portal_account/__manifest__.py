@@ -20,6 +20,7 @@
     "data": [
         "security/portal_account_security.xml",
         "security/ir.model.access.csv",
+        "data/ir_sequence_data.xml",
         "data/ir_cron.xml",
         "data/mail_template_data.xml",
         "views/subscription_plan_views.xml",

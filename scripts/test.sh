@@ -15,9 +15,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ADDON_DIR="$REPO_ROOT/portal_account"
 TEST_DB="portal_account_test_$$"
-# payment_demo: Odoo's own demo payment provider, used by the tests for saved
-# tokens and offline charges; it is not a dependency of the addon.
-INSTALL_MODULES="portal_account,payment_demo"
+# The tests make the payment provider they charge (tests/common.py), as core's
+# payment tests do: nothing but the addon is installed.
+INSTALL_MODULES="portal_account"
 LOG_DIR="$LOCAL_DIR/logs"
 
 check_python

@@ -9,7 +9,12 @@ class SuccessPack(models.Model):
     _inherit = ["mail.thread"]
     _order = "id desc"
 
-    name = fields.Char(required=True, tracking=True)
+    name = fields.Char(
+        required=True,
+        tracking=True,
+        help="Defaults to the name of the product that bought the pack, else to "
+        "a reference of the Success Pack sequence.",
+    )
     active = fields.Boolean(default=True)
     partner_id = fields.Many2one(
         comodel_name="res.partner",
@@ -71,3 +76,18 @@ class SuccessPack(models.Model):
             pack.hours_used = used
             pack.hours_remaining = pack.hours_purchased - used
             pack.state = "active" if pack.hours_remaining > 0 else "exhausted"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = self.env["sale.order.line"].browse(
+            vals["sale_order_line_id"]
+            for vals in vals_list
+            if not vals.get("name") and vals.get("sale_order_line_id")
+        )
+        product_names = {line.id: line.product_id.name for line in lines.sudo()}
+        for vals in vals_list:
+            if not vals.get("name"):
+                vals["name"] = product_names.get(
+                    vals.get("sale_order_line_id")
+                ) or self.env["ir.sequence"].sudo().next_by_code("success.pack")
+        return super().create(vals_list)

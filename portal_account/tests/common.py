@@ -1,14 +1,109 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import date
+from unittest.mock import patch
 
 from odoo import Command
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
+# A test card's provider reference says how the provider answers a charge, as
+# the test card numbers of real providers do.
+TEST_CARD_REF = "portal-account-test-card-{outcome}"
+TEST_CARD_OUTCOMES = ("done", "pending", "error")
+
+
+def model_class(env_or_registry, model_name):
+    """The registry's class of ``model_name``, from an environment or a registry."""
+    model = env_or_registry[model_name]
+    return model if isinstance(model, type) else type(model)
+
+
+def answer_test_charge(transactions, outcome):
+    """What the provider answers to these charges: their new state."""
+    if outcome == "done":
+        transactions._set_done()
+    elif outcome == "pending":
+        transactions._set_pending()
+    else:
+        transactions._set_error("The card was declined (test card).")
+
+
+def settle_test_charge(transactions, outcome):
+    """What a provider's later notification, then core's post-processing, do."""
+    answer_test_charge(transactions, outcome)
+    if outcome == "done":
+        transactions._post_process()
+
+
+def create_test_card_provider(env, name="Test Cards"):
+    """Core's test payment provider, set up for charges by token.
+
+    The provider of ``payment/tests/common.py`` (``code`` ``none``: no provider
+    module to install) with the payment method and journal that
+    ``account_payment/tests/common.py`` gives it, so that its charges make
+    payments. Its charges are answered by :func:`card_network_answers`.
+    """
+    PaymentMethod = model_class(env, "account.payment.method")
+    method_information = PaymentMethod._get_payment_method_information
+
+    def with_test_provider(self):
+        return dict(
+            method_information(self), none={"mode": "electronic", "type": ("bank",)}
+        )
+
+    card = env.ref("payment.payment_method_unknown")
+    with patch.object(
+        PaymentMethod, "_get_payment_method_information", with_test_provider
+    ):
+        if not env["account.payment.method"].search_count(
+            [("code", "=", "none"), ("payment_type", "=", "inbound")]
+        ):
+            env["account.payment.method"].sudo().create(
+                {"name": "Test Cards", "code": "none", "payment_type": "inbound"}
+            )
+        provider = env["payment.provider"].create(
+            {
+                "name": name,
+                "code": "none",
+                "state": "test",
+                "is_published": True,
+                "allow_tokenization": True,
+                "payment_method_ids": [Command.set(card.ids)],
+            }
+        )
+    # Core refuses to activate a payment method before a provider supports it.
+    card.write({"active": True, "support_tokenization": True})
+    return provider
+
+
+def card_network_answers(env_or_registry):
+    """Charges of core's test provider answered at once, by the card's outcome.
+
+    Core's test provider (``code`` ``none``, from ``payment/tests/common.py``)
+    sends nothing anywhere: here its charges by token are settled the moment
+    they are sent, as a real provider answers a charge request, with the
+    outcome its test card stands for. Return the patcher of the registry's
+    class, so that the HTTP server's threads see it too.
+    """
+    Transaction = model_class(env_or_registry, "payment.transaction")
+    send_payment_request = Transaction._send_payment_request
+
+    def send_test_payment_request(transaction):
+        send_payment_request(transaction)
+        if transaction.provider_code != "none" or not transaction.token_id:
+            return
+        for outcome in TEST_CARD_OUTCOMES:
+            if transaction.token_id.provider_ref == TEST_CARD_REF.format(
+                outcome=outcome
+            ):
+                answer_test_charge(transaction, outcome)
+
+    return patch.object(Transaction, "_send_payment_request", send_test_payment_request)
+
 
 class SubscriptionCommon(AccountTestInvoicingCommon):
-    """Customers, a monthly plan, a demo payment provider and subscriptions."""
+    """Customers, a monthly plan, a test payment provider and subscriptions."""
 
     @classmethod
     def setUpClass(cls):
@@ -42,37 +137,27 @@ class SubscriptionCommon(AccountTestInvoicingCommon):
         cls.other_customer = cls.env["res.partner"].create(
             {"name": "Globex", "is_company": True, "email": "globex@example.com"}
         )
-        cls.provider = cls._prepare_demo_provider()
-
-    @classmethod
-    def _prepare_demo_provider(cls):
-        provider = cls.env.ref("payment.payment_provider_demo").sudo()
-        if provider.company_id != cls.company:
-            provider = provider.copy(
-                {
-                    "company_id": cls.company.id,
-                    "code": provider.code,
-                    "payment_method_ids": provider.payment_method_ids.ids,
-                }
-            )
-        provider.write({"state": "test", "is_published": True})
-        return provider.sudo(False)
+        cls.provider = create_test_card_provider(cls.env)
+        cls.startClassPatcher(card_network_answers(cls.env))
 
     @classmethod
     def _create_token(cls, partner=None, state="done", expiry_date=False, **values):
         return cls.env["payment.token"].create(
             {
                 "provider_id": cls.provider.id,
-                "payment_method_id": cls.provider.payment_method_ids[:1].id
-                or cls.env.ref("payment.payment_method_unknown").id,
+                "payment_method_id": cls.provider.payment_method_ids.id,
                 "payment_details": "4Q2Z",
                 "partner_id": (partner or cls.customer).id,
-                "provider_ref": "demo-token",
-                "demo_simulated_state": state,
+                "provider_ref": TEST_CARD_REF.format(outcome=state),
                 "expiry_date": expiry_date,
                 **values,
             }
         )
+
+    @staticmethod
+    def _set_card_outcome(token, outcome):
+        """Make the provider answer the next charges of ``token`` with ``outcome``."""
+        token.provider_ref = TEST_CARD_REF.format(outcome=outcome)
 
     @classmethod
     def _create_subscription(

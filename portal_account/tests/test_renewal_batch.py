@@ -74,7 +74,7 @@ class TestRenewalBatch(SubscriptionCommon):
 
     def test_declined_card_and_failed_invoice_leave_the_others_paid(self):
         paid, declined, failing, other = self.subscriptions
-        declined.payment_token_id.demo_simulated_state = "error"
+        self._set_card_outcome(declined.payment_token_id, "error")
         SaleOrder = type(self.env["sale.order"])
         original = SaleOrder._subscription_create_invoices
 

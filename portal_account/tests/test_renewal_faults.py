@@ -22,14 +22,21 @@ from odoo import SUPERUSER_ID, Command, api, sql_db
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, get_db_name, tagged
 
-from .common import SubscriptionCommon
+from .common import (
+    TEST_CARD_REF,
+    SubscriptionCommon,
+    create_test_card_provider,
+    model_class,
+    settle_test_charge,
+    card_network_answers,
+)
 
 ENGINE_LOGGER = "odoo.addons.portal_account.models.sale_order"
 PAID_STATES = ("paid", "in_payment")
 
 
 class ProviderSpy:
-    """Count the charges sent to the demo provider, per subscription."""
+    """Count the charges sent to the provider, per subscription."""
 
     def __init__(self, env_or_registry):
         self.calls = Counter()
@@ -54,21 +61,6 @@ class ProviderSpy:
 
     def __exit__(self, *exc):
         self.patcher.stop()
-
-
-def model_class(env_or_registry, model_name):
-    """The registry's class of ``model_name``, from an environment or a registry."""
-    model = env_or_registry[model_name]
-    return model if isinstance(model, type) else type(model)
-
-
-def settle_with_provider(tx, state):
-    """What the provider's notification and Odoo's post-processing do later."""
-    tx._handle_notification_data(
-        "demo", {"reference": tx.reference, "simulated_state": state}
-    )
-    if tx.state == "done":
-        tx._post_process()
 
 
 @tagged("post_install", "-at_install")
@@ -281,7 +273,7 @@ class TestRenewalFaults(SubscriptionCommon):
                 if point in ("provider_answer_lost", "post_processing"):
                     self.assertEqual(spy.calls[target.id], 1)
                     self.assertEqual(target.next_invoice_date, date(2026, 1, 1))
-                    settle_with_provider(self._transactions(invoice), "done")
+                    settle_test_charge(self._transactions(invoice), "done")
                     self._run_scheduler()
                 self._assert_renewed(self.card_subscriptions, spy)
                 self._assert_grace_opened(self.grace_subscriptions)
@@ -297,7 +289,7 @@ class TestRenewalFaults(SubscriptionCommon):
         paid, declined, silent = self.card_subscriptions.sorted("id")
 
         def time_out(tx, call):
-            raise requests.exceptions.Timeout("demo provider did not answer")
+            raise requests.exceptions.Timeout("the provider did not answer")
 
         with ProviderSpy(self.env) as spy:
             spy.fault = time_out
@@ -320,11 +312,9 @@ class TestRenewalFaults(SubscriptionCommon):
 
             # The provider answers at last: paid for one, declined for another;
             # the third never answers.
-            settle_with_provider(
-                self._transactions(self._period_invoices(paid)), "done"
-            )
-            declined.payment_token_id.demo_simulated_state = "error"
-            settle_with_provider(
+            settle_test_charge(self._transactions(self._period_invoices(paid)), "done")
+            self._set_card_outcome(declined.payment_token_id, "error")
+            settle_test_charge(
                 self._transactions(self._period_invoices(declined)), "error"
             )
             self._run_scheduler("2026-01-03")
@@ -364,7 +354,7 @@ class TestRenewalFaults(SubscriptionCommon):
                     self._transactions(invoice).mapped("state"), ["pending"]
                 )
                 self.assertEqual(subscription.subscription_state, "in_progress")
-                settle_with_provider(self._transactions(invoice), "done")
+                settle_test_charge(self._transactions(invoice), "done")
             self._run_scheduler("2026-01-02")
         self._assert_renewed(self.card_subscriptions, spy)
 
@@ -397,6 +387,7 @@ class TestRenewalConcurrency(BaseCase):
         domain = SaleOrder._subscription_renewal_domain
         ids = self.ids["subscriptions"]
         for patcher in (
+            card_network_answers(self.registry),
             patch.object(
                 SaleOrder,
                 "_subscription_renewal_domain",
@@ -412,13 +403,12 @@ class TestRenewalConcurrency(BaseCase):
             self.addCleanup(patcher.stop)
 
     def _create_data(self, env):
-        provider = env.ref("payment.payment_provider_demo")
-        if provider.state == "disabled":
-            self.skipTest("the demo payment provider is disabled in this database")
-        # Odoo creates a provider's payment method line the first time its
-        # journal is read: once here, rather than by two racing workers.
-        if not provider.journal_id:
-            self.skipTest("the demo payment provider has no journal in this database")
+        card = env.ref("payment.payment_method_unknown")
+        self.card_method_values = card.read(["active", "support_tokenization"])[0]
+        self.had_test_method = bool(
+            env["account.payment.method"].search_count([("code", "=", "none")])
+        )
+        provider = create_test_card_provider(env, name=self.tag)
         customer = env["res.partner"].create(
             {"name": self.tag, "is_company": True, "email": "race@example.com"}
         )
@@ -445,8 +435,7 @@ class TestRenewalConcurrency(BaseCase):
                     "payment_method_id": provider.payment_method_ids[:1].id,
                     "payment_details": "4242",
                     "partner_id": customer.id,
-                    "provider_ref": "race-token",
-                    "demo_simulated_state": "done",
+                    "provider_ref": TEST_CARD_REF.format(outcome="done"),
                     **values,
                 }
             )
@@ -499,6 +488,18 @@ class TestRenewalConcurrency(BaseCase):
             orders._action_cancel()
             orders.unlink()
             env["payment.token"].search([("partner_id", "in", partners.ids)]).unlink()
+            providers = env["payment.provider"].search([("name", "=", self.tag)])
+            providers.state = "disabled"
+            env["account.payment.method.line"].search(
+                [("payment_provider_id", "in", providers.ids)]
+            ).unlink()
+            providers.unlink()
+            if not getattr(self, "had_test_method", True):
+                env["account.payment.method"].search([("code", "=", "none")]).unlink()
+            card_values = dict(getattr(self, "card_method_values", {}), id=None)
+            card_values.pop("id")
+            if card_values:
+                env.ref("payment.payment_method_unknown").write(card_values)
             env["subscription.plan"].search(
                 [("name", "=like", "portal_account race %")]
             ).unlink()

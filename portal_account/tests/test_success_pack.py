@@ -51,6 +51,28 @@ class TestSuccessPack(SubscriptionCommon):
         self.assertEqual(self.customer.success_pack_ids, pack)
         self.assertEqual(pack.hours_purchased, 75)
 
+    def test_create_from_the_documented_fields_alone(self):
+        pack = self.env["success.pack"].create(
+            {
+                "partner_id": self.customer.id,
+                "expert_id": self.expert.id,
+                "hours_purchased": 10,
+            }
+        )
+        self.assertRegex(pack.name, r"^SP\d{5}$")
+        self.assertEqual(pack.company_id, self.env.company)
+        self.assertEqual(pack.hours_remaining, 10)
+        self.assertEqual(self.customer.success_expert_id, self.expert)
+        line = self._buy_pack().order_line
+        named = self.env["success.pack"].create(
+            {
+                "partner_id": self.other_customer.id,
+                "hours_purchased": 5,
+                "sale_order_line_id": line.id,
+            }
+        )
+        self.assertEqual(named.name, "Success Pack 25h")
+
     def test_hours_used_and_left(self):
         self._buy_pack()
         pack = self.customer.success_pack_ids

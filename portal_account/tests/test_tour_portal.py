@@ -1,5 +1,6 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
 
 from odoo.tests import new_test_user, tagged
 
@@ -24,6 +25,10 @@ class TestTourPortal(PortalAccountHttpCommon):
         )
 
     def test_tour_quote_pay(self):
+        # Core's payment form offers the cards of the user paying.
+        self._create_token(
+            self.customer_contact, expiry_date=self.today + timedelta(days=400)
+        )
         self.start_tour(
             "/my/quotes", "portal_account_quote_pay", login=self.portal_user.login
         )
@@ -45,6 +50,11 @@ class TestTourPortal(PortalAccountHttpCommon):
         )
 
     def test_tour_change_payment_method(self):
+        self._create_token(
+            self.customer,
+            payment_details="1111",
+            expiry_date=self.today + timedelta(days=400),
+        )
         self.start_tour(
             "/my", "portal_account_change_payment_method", login=self.portal_user.login
         )

@@ -19,14 +19,9 @@ registry.category("web_tour.tours").add("portal_account_quote_pay", {
             run: "click",
         },
         {
-            content: "Select the demo payment method",
-            trigger: '#modalaccept input[name="o_payment_radio"][data-payment-method-code="demo"]',
+            content: "Pay with the saved card",
+            trigger: '#modalaccept input[name="o_payment_radio"][data-payment-option-type="token"]',
             run: "click",
-        },
-        {
-            content: "Enter the card number",
-            trigger: '#modalaccept input[name="customer_input"]',
-            run: "edit 4242424242424242",
         },
         {
             content: "Pay",
@@ -87,23 +82,12 @@ registry.category("web_tour.tours").add("portal_account_change_payment_method", 
             expectUnloadPage: true,
         },
         {
-            content: "Add a new card with the demo provider",
-            trigger: 'input[name="o_payment_radio"][data-payment-method-code="demo"]',
+            content: "Choose the other saved card",
+            trigger: ".o_subscription_token_form label:contains(1111)",
             run: "click",
         },
         {
-            content: "Enter the card number",
-            trigger: 'input[name="customer_input"]',
-            run: "edit 4111111111111111",
-        },
-        {
-            content: "Save the card",
-            trigger: 'button[name="o_payment_submit_button"]:enabled',
-            run: "click",
-            expectUnloadPage: true,
-        },
-        {
-            content: "Back on the page, the new card is selected",
+            content: "It is selected",
             trigger: ".o_subscription_token_form input[name='token_id']:checked + label:contains(1111)",
         },
         {

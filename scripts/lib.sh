@@ -45,7 +45,7 @@ check_odoo() {
             die "Odoo is installed but hidden from $PYTHON: ${detail#shadowed: }. An OCA addon wheel installed with pip next to an Odoo installed with 'pip install -e' does this ('import odoo' then finds an empty folder). Fix: $fix."
             ;;
         deps:*)
-            die "Odoo 18.0 is importable by $PYTHON but its Python dependencies are missing (${detail#deps: }): run 'pip install -r requirements.txt' in the Odoo 18.0 source folder (see README, Getting Odoo 18.0)."
+            die "Odoo 18.0 is importable by $PYTHON but its Python dependencies are missing (${detail#deps: }): install them with '$PYTHON -m pip install -r <odoo-18.0-source>/requirements.txt', with cbor2 5.6.2 in place of 5.4.2, which no longer builds (see README, Getting Odoo 18.0)."
             ;;
         *)
             die "Odoo 18.0 is not importable by $PYTHON (${detail#missing: }): install Odoo 18.0 from Odoo's official source (github.com/odoo/odoo branch 18.0) with 'pip install -e <odoo-18.0-source>' (see README, Getting Odoo 18.0), set PYTHON to the interpreter that has it, or use 'docker compose up'."

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Lint portal_account, install it with demo data in a throwaway database
-# (failing on any WARNING/ERROR in the install log), then run its tests with
-# pytest-odoo, HTTP server and browser included. The database is dropped at
-# the end.
+# Lint portal_account, test the scripts' preflight (scripts/tests), install
+# the addon with demo data in a throwaway database (failing on any
+# WARNING/ERROR in the install log), then run its tests with pytest-odoo,
+# HTTP server and browser included. The database is dropped at the end.
 #   ./scripts/test.sh [pytest args]    e.g. ./scripts/test.sh -k portal -x
 #   SKIP_LINT=1          skip the lint gates (quick local loops)
 #   ODOO_TEST_LOG_LEVEL  Odoo log level during tests (default warn)
@@ -73,6 +73,12 @@ else
         die "lint failed: $(IFS=,; echo "${LINT_FAILED[*]}") (see above); SKIP_LINT=1 skips lint for quick local runs."
     fi
 fi
+
+# The preflight's own tests (scripts/tests): plain pytest, pytest-odoo (the
+# plugin "odoo") off, no database.
+info "pytest scripts/tests (the preflight's messages)"
+"$PYTHON" -m pytest -p no:odoo -q scripts/tests ||
+    die "the preflight tests (scripts/tests) failed (see above)."
 
 cleanup() {
     local rc=$?

@@ -7,8 +7,10 @@ from odoo.http import request
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 from odoo.addons.sale.controllers import portal as sale_portal
 
+from .portal_list import PortalListMixin
 
-class SubscriptionPortal(sale_portal.CustomerPortal):
+
+class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
     """Subscriptions under /my: list, detail and payment method."""
 
     def _prepare_home_portal_values(self, counters):
@@ -77,11 +79,9 @@ class SubscriptionPortal(sale_portal.CustomerPortal):
         values = self._prepare_portal_layout_values()
 
         searchbar_sortings = self._get_subscription_searchbar_sortings()
-        if sortby not in searchbar_sortings:
-            sortby = "date"
+        sortby = self._portal_key(sortby, searchbar_sortings, "date")
         searchbar_filters = self._get_subscription_searchbar_filters()
-        if filterby not in searchbar_filters:
-            filterby = "all"
+        filterby = self._portal_key(filterby, searchbar_filters, "all")
 
         url = "/my/subscriptions"
         domain = (
@@ -92,7 +92,7 @@ class SubscriptionPortal(sale_portal.CustomerPortal):
         pager_values = portal_pager(
             url=url,
             total=SaleOrder.search_count(domain) if has_access else 0,
-            page=page,
+            page=self._portal_page(page),
             step=self._items_per_page,
             url_args={"sortby": sortby, "filterby": filterby},
         )

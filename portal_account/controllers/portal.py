@@ -117,6 +117,18 @@ class CustomerPortal(SubscriptionPortal):
             **kwargs,
         )
 
+    @http.route()
+    def portal_my_quotes(self, **kwargs):
+        # Core tells the list which one it is: the same parameter in the URL
+        # would be given twice, a server error.
+        kwargs.pop("quotation_page", None)
+        return super().portal_my_quotes(**kwargs)
+
+    @http.route()
+    def portal_my_orders(self, **kwargs):
+        kwargs.pop("quotation_page", None)
+        return super().portal_my_orders(**kwargs)
+
     # ------------------------------------------------------------
     # Quotations: ask for changes
     # ------------------------------------------------------------

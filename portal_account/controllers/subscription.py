@@ -13,6 +13,18 @@ from .portal_list import PortalListMixin
 class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
     """Subscriptions under /my: list, detail and payment method."""
 
+    # The arguments of payment.provider's _get_compatible_providers().
+    _payment_method_reserved_params = (
+        "company_id",
+        "partner_id",
+        "amount",
+        "currency_id",
+        "force_tokenization",
+        "is_express_checkout",
+        "is_validation",
+        "report",
+    )
+
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
         if "subscription_count" in counters:
@@ -201,6 +213,16 @@ class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
     # ------------------------------------------------------------
     # Routes
     # ------------------------------------------------------------
+
+    @http.route()
+    def payment_method(self, **kwargs):
+        # Core passes the URL's parameters on to the provider search, beside
+        # the arguments it sets itself: a parameter of the same name would be
+        # given twice, or taken for an id. The page is a validation for the
+        # current customer, whatever the URL says.
+        for key in self._payment_method_reserved_params:
+            kwargs.pop(key, None)
+        return super().payment_method(**kwargs)
 
     @http.route(
         ["/my/subscriptions", "/my/subscriptions/page/<int:page>"],

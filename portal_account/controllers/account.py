@@ -3,14 +3,16 @@
 import csv
 import io
 
-from odoo import fields, http
+from odoo import http
 from odoo.http import content_disposition, request
 from odoo.osv import expression
 
 from odoo.addons.account_payment.controllers import portal as account_payment_portal
 
+from .portal_list import PortalListMixin
 
-class PortalAccount(account_payment_portal.PortalAccount):
+
+class PortalAccount(PortalListMixin, account_payment_portal.PortalAccount):
     """Search and CSV export of /my/invoices."""
 
     def _get_account_searchbar_inputs(self):
@@ -22,17 +24,6 @@ class PortalAccount(account_payment_portal.PortalAccount):
                 "label": request.env._("Search in Subscription"),
             },
         }
-
-    @staticmethod
-    def _is_portal_date(value):
-        """Whether ``value`` is empty or a date (or datetime) the ORM can compare."""
-        if not value:
-            return True
-        try:
-            fields.Datetime.to_datetime(value)
-        except (TypeError, ValueError):
-            return False
-        return True
 
     def _get_account_search_domain(self, search_in, search):
         if not search:
@@ -61,19 +52,14 @@ class PortalAccount(account_payment_portal.PortalAccount):
             search = request.params.get("search")
             search_in = request.params.get("search_in")
         searchbar_inputs = self._get_account_searchbar_inputs()
-        if search_in not in searchbar_inputs:
-            search_in = "all"
-        # PostgreSQL refuses NUL characters in strings: a server error otherwise.
-        if isinstance(search, str):
-            search = search.replace("\x00", "")
-        # Core filters on these dates as they come: a bad date is a server error.
-        if not (self._is_portal_date(date_begin) and self._is_portal_date(date_end)):
-            date_begin = date_end = None
-        # Unknown keys fall back to the defaults instead of a server error.
-        if sortby not in self._get_account_searchbar_sortings():
-            sortby = None
-        if filterby not in self._get_account_searchbar_filters():
-            filterby = None
+        search_in = self._portal_key(search_in, searchbar_inputs, "all")
+        search = self._portal_text(search)
+        # Core looks the keys up, converts the page and filters on the dates as
+        # they come: anything else falls back on the defaults.
+        page = self._portal_page(page)
+        date_begin, date_end = self._portal_dates(date_begin, date_end)
+        sortby = self._portal_key(sortby, self._get_account_searchbar_sortings())
+        filterby = self._portal_key(filterby, self._get_account_searchbar_filters())
         search_domain = self._get_account_search_domain(search_in, search)
         if search_domain:
             domain = expression.AND([domain or [], search_domain])

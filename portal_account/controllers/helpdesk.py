@@ -4,8 +4,42 @@ from odoo import http
 from odoo.http import request
 
 from odoo.addons.helpdesk_mgmt.controllers.main import HelpdeskTicketController
+from odoo.addons.helpdesk_mgmt.controllers.myaccount import CustomerPortalHelpdesk
+
+from .portal_list import PortalListMixin
 
 MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+
+
+class CustomerPortalTicket(PortalListMixin, CustomerPortalHelpdesk):
+    """The parameters of /my/tickets."""
+
+    @http.route()
+    def portal_my_tickets(
+        self,
+        page=1,
+        date_begin=None,
+        date_end=None,
+        sortby=None,
+        search=None,
+        search_in=None,
+        groupby=None,
+        **kw,
+    ):
+        # OCA looks the sort and group keys up, converts the page and filters
+        # on the dates and the search as they come: anything else falls back
+        # on the defaults. It already does so for the filter.
+        date_begin, date_end = self._portal_dates(date_begin, date_end)
+        return super().portal_my_tickets(
+            page=self._portal_page(page),
+            date_begin=date_begin,
+            date_end=date_end,
+            sortby=self._portal_key(sortby, self._ticket_get_searchbar_sortings()),
+            search=self._portal_text(search),
+            search_in=self._portal_key(search_in, self._ticket_get_searchbar_inputs()),
+            groupby=self._portal_key(groupby, self._ticket_get_searchbar_groupby()),
+            **kw,
+        )
 
 
 class HelpdeskTicketSubscription(HelpdeskTicketController):

@@ -9,7 +9,7 @@ from .subscription import SubscriptionPortal
 
 
 class CustomerPortal(SubscriptionPortal):
-    """/my home (account summary, renewal banner) and quote change requests."""
+    """/my home, the quotation and order lists, and quote change requests."""
 
     _summary_to_renew_limit = 3
 
@@ -98,6 +98,36 @@ class CustomerPortal(SubscriptionPortal):
             values["summary_to_renew"] = to_renew_sudo
             values["summary_to_renew_count"] = rows[0][1] if rows else 0
         return values
+
+    # ------------------------------------------------------------
+    # Quotations and orders: list parameters
+    # ------------------------------------------------------------
+
+    def _prepare_sale_portal_rendering_values(
+        self, page=1, date_begin=None, date_end=None, sortby=None, **kwargs
+    ):
+        # Core looks the sort key up, and filters on the dates as they come:
+        # anything else falls back on the defaults.
+        date_begin, date_end = self._portal_dates(date_begin, date_end)
+        return super()._prepare_sale_portal_rendering_values(
+            page=self._portal_page(page),
+            date_begin=date_begin,
+            date_end=date_end,
+            sortby=self._portal_key(sortby, self._get_sale_searchbar_sortings()),
+            **kwargs,
+        )
+
+    @http.route()
+    def portal_my_quotes(self, **kwargs):
+        # Core tells the list which one it is: the same parameter in the URL
+        # would be given twice, a server error.
+        kwargs.pop("quotation_page", None)
+        return super().portal_my_quotes(**kwargs)
+
+    @http.route()
+    def portal_my_orders(self, **kwargs):
+        kwargs.pop("quotation_page", None)
+        return super().portal_my_orders(**kwargs)
 
     # ------------------------------------------------------------
     # Quotations: ask for changes

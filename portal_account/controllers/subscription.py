@@ -7,9 +7,23 @@ from odoo.http import request
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 from odoo.addons.sale.controllers import portal as sale_portal
 
+from .portal_list import PortalListMixin
 
-class SubscriptionPortal(sale_portal.CustomerPortal):
+
+class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
     """Subscriptions under /my: list, detail and payment method."""
+
+    # The arguments of payment.provider's _get_compatible_providers().
+    _payment_method_reserved_params = (
+        "company_id",
+        "partner_id",
+        "amount",
+        "currency_id",
+        "force_tokenization",
+        "is_express_checkout",
+        "is_validation",
+        "report",
+    )
 
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
@@ -77,11 +91,9 @@ class SubscriptionPortal(sale_portal.CustomerPortal):
         values = self._prepare_portal_layout_values()
 
         searchbar_sortings = self._get_subscription_searchbar_sortings()
-        if sortby not in searchbar_sortings:
-            sortby = "date"
+        sortby = self._portal_key(sortby, searchbar_sortings, "date")
         searchbar_filters = self._get_subscription_searchbar_filters()
-        if filterby not in searchbar_filters:
-            filterby = "all"
+        filterby = self._portal_key(filterby, searchbar_filters, "all")
 
         url = "/my/subscriptions"
         domain = (
@@ -92,7 +104,7 @@ class SubscriptionPortal(sale_portal.CustomerPortal):
         pager_values = portal_pager(
             url=url,
             total=SaleOrder.search_count(domain) if has_access else 0,
-            page=page,
+            page=self._portal_page(page),
             step=self._items_per_page,
             url_args={"sortby": sortby, "filterby": filterby},
         )
@@ -201,6 +213,16 @@ class SubscriptionPortal(sale_portal.CustomerPortal):
     # ------------------------------------------------------------
     # Routes
     # ------------------------------------------------------------
+
+    @http.route()
+    def payment_method(self, **kwargs):
+        # Core passes the URL's parameters on to the provider search, beside
+        # the arguments it sets itself: a parameter of the same name would be
+        # given twice, or taken for an id. The page is a validation for the
+        # current customer, whatever the URL says.
+        for key in self._payment_method_reserved_params:
+            kwargs.pop(key, None)
+        return super().payment_method(**kwargs)
 
     @http.route(
         ["/my/subscriptions", "/my/subscriptions/page/<int:page>"],

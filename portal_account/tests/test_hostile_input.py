@@ -39,6 +39,63 @@ ESCAPED_SCRIPT = "&lt;script&gt;alert("
 # SCRIPT as live markup (escaped text does not match).
 LIVE_SCRIPT_RE = re.compile(r"<script[^>]*>\s*alert|<img[^>]+onerror", re.IGNORECASE)
 LONG_SEARCH = "Zz%_'\\" * 1707  # 10 kB of LIKE wildcards, quotes and escapes
+FULLWIDTH_DATE = "\uff12\uff10\uff12\uff16-01-01"  # a date for strptime(), not for SQL
+# /my and every list the addon ships to customers (core's, OCA's and its own),
+# first page and next one, and the list parameters they take.
+LIST_URLS = (
+    "/my",
+    "/my/quotes",
+    "/my/quotes/page/2",
+    "/my/orders",
+    "/my/orders/page/2",
+    "/my/invoices",
+    "/my/invoices/page/2",
+    "/my/invoices/export",
+    "/my/tickets",
+    "/my/tickets/page/2",
+    "/my/subscriptions",
+    "/my/subscriptions/page/2",
+    "/my/success_packs",
+    "/my/payment_method",
+)
+LIST_PARAMS = (
+    "sortby",
+    "filterby",
+    "groupby",
+    "search_in",
+    "search",
+    "page",
+    "date_begin",
+    "date_end",
+)
+LIST_JUNK = (
+    "zzz",
+    "",
+    "\x00",
+    LONG_SEARCH,
+    SCRIPT,
+    "-1",
+    "0",
+    "99999999999999999999",
+    "9" * 5000,  # more digits than int() converts
+    "\u00b2",  # a digit for str.isdigit(), not for int()
+    "1e3",
+    "2026-13-45",
+    FULLWIDTH_DATE,
+    "notadate",
+)
+PAGED_URLS = (
+    "/my/quotes",
+    "/my/orders",
+    "/my/invoices",
+    "/my/tickets",
+    "/my/subscriptions",
+)
+
+
+def _short(value):
+    """``value`` shortened for a test report."""
+    return value if len(value) <= 20 else f"{value[:12]}... ({len(value)} chars)"
 
 
 class _ErrorRecords(logging.Handler):
@@ -84,7 +141,7 @@ class TestHostileInput(PortalAccountHttpCommon):
         # The test fails if anything logs an ERROR, the HTTP server included.
         # Loggers may be muted by the runner (pytest-odoo logs at CRITICAL):
         # let ERROR records through for the time of the test.
-        handler = _ErrorRecords()
+        handler = self._error_handler = _ErrorRecords()
         root = logging.getLogger()
         root.addHandler(handler)
         for name in ("", "odoo", "werkzeug"):
@@ -122,6 +179,102 @@ class TestHostileInput(PortalAccountHttpCommon):
     def _target(self, response):
         location = urlsplit(response.headers["Location"])
         return location.path + (f"?{location.query}" if location.query else "")
+
+    # ------------------------------------------------------------
+    # Every list: any value of any list parameter
+    # ------------------------------------------------------------
+
+    def _get_clean(self, url, params=None):
+        """``url`` answered without a server error, a traceback or an ERROR."""
+        records = self._error_handler.records
+        logged = len(records)
+        response = self._get(url, params=params)
+        self.assertClean(response)
+        messages = [record.getMessage()[:200] for record in records[logged:]]
+        self.assertEqual(messages, [], "an ERROR was logged")
+        return response
+
+    def _list_shown(self, url):
+        """What the list at ``url`` shows whatever its sort, filter, page or dates."""
+        return {
+            "/my/quotes": self.quotation.name,
+            "/my/orders": self.subscription.name,
+            "/my/invoices": self.invoice_unpaid.name,
+            "/my/invoices/export": self.invoice_unpaid.name,
+            "/my/tickets": self.ticket.name,
+            "/my/subscriptions": self.subscription.name,
+        }.get(url.removesuffix("/page/2"))
+
+    def test_lists_any_param(self):
+        for url in LIST_URLS:
+            for param in LIST_PARAMS:
+                for value in LIST_JUNK:
+                    params = {param: value}
+                    # The lists filter on the dates only when both are given.
+                    if param == "date_begin":
+                        params["date_end"] = "2099-12-31"
+                    elif param == "date_end":
+                        params["date_begin"] = "2000-01-01"
+                    with self.subTest(url=url, param=param, value=_short(value)):
+                        response = self._get_clean(url, params)
+                        self.assertEqual(response.status_code, 200)
+                        # Anything but a search or a date falls back on the
+                        # whole list.
+                        shown = self._list_shown(url)
+                        if shown and param != "search" and value != FULLWIDTH_DATE:
+                            self.assertContains(response, shown)
+
+    def test_lists_params_named_like_core_arguments(self):
+        # Core passes the URL's parameters on beside arguments of its own.
+        provider_args = (
+            "company_id",
+            "partner_id",
+            "amount",
+            "currency_id",
+            "force_tokenization",
+            "is_express_checkout",
+            "is_validation",
+            "report",
+        )
+        for url, params in (
+            ("/my/quotes", ("quotation_page",)),
+            ("/my/orders", ("quotation_page",)),
+            ("/my/payment_method", provider_args),
+        ):
+            for param in params:
+                for value in ("", "1", "zzz", str(self.other_customer.id)):
+                    with self.subTest(url=url, param=param, value=value):
+                        response = self._get_clean(url, {param: value})
+                        self.assertEqual(response.status_code, 200)
+                        if url == "/my/payment_method":
+                            self.assertContains(response, "4Q2Z")
+                        else:
+                            # Still the list the route names.
+                            self.assertContains(response, self._list_shown(url))
+                        self.assertNotLeaking(response, "9Q7Z", "Globex")
+
+    def test_lists_any_page_segment(self):
+        for url in PAGED_URLS:
+            for segment, status in (
+                ("0", 200),
+                ("1", 200),
+                ("-1", 200),  # core's int converter takes signed numbers
+                ("2147483648", 200),
+                ("99999999999999999999", 200),
+                ("\u0661", 301),  # a digit: redirected to /page/1
+                ("abc", 404),
+                ("1e3", 404),
+                ("\u00b2", 404),
+                # Left out: core's routing answers a server error, before any
+                # controller, to a number of more than 4300 digits (its int
+                # converter) and to a NUL (the attachment search behind a 404).
+            ):
+                with self.subTest(url=url, segment=segment):
+                    response = self._get_clean(f"{url}/page/{quote(segment)}")
+                    self.assertEqual(response.status_code, status)
+                    if status == 200:
+                        # Past the last page is the last page: here the first.
+                        self.assertContains(response, self._list_shown(url))
 
     # ------------------------------------------------------------
     # /my/subscriptions: ids, pages, sort keys

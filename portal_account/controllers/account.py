@@ -113,7 +113,8 @@ class PortalAccount(account_payment_portal.PortalAccount):
         """Prepare at once for all the listed invoices what each row asks for.
 
         Core's list makes it per row: a link with the invoice's access token,
-        created when missing by a full write of the invoice.
+        created when missing by a full write of the invoice, and its last
+        transaction, searched apart.
         """
         invoices = request.env["account.move"].concat(
             *(data["invoice"] for data in invoices_data)
@@ -128,6 +129,23 @@ class PortalAccount(account_payment_portal.PortalAccount):
             check_move_validity=False, skip_invoice_sync=True
         ):
             invoice_sudo._portal_ensure_token()
+
+        # As get_portal_last_transaction(): the first one, in the model's order,
+        # that is not a draft; one search for all the invoices.
+        transactions_sudo = (
+            invoices.with_context(active_test=False)
+            .transaction_ids.sudo()
+            .filtered(lambda transaction: transaction.state != "draft")
+            .sorted()
+        )
+        last_transactions = {}
+        for transaction_sudo in transactions_sudo:
+            for invoice in transaction_sudo.invoice_ids:
+                last_transactions.setdefault(invoice.id, transaction_sudo)
+        for data in invoices_data:
+            data["last_transaction_sudo"] = last_transactions.get(
+                data["invoice"].id, transactions_sudo.browse()
+            )
 
     def _get_invoice_export_header(self):
         return [

@@ -30,8 +30,24 @@ ACCESS_TOKEN_RE = re.compile(r"access_token=[0-9a-f-]{36}")
 SETUP_CONTEXT = {"tracking_disable": True, "mail_create_nolog": True}
 
 
+class PortalQueriesCommon(PortalAccountHttpCommon):
+    """Counting the queries of a portal page."""
+
+    def _count_page_queries(self, url):
+        """The response of a warm request to ``url`` and the queries it made."""
+        self.assertEqual(self._get(url).status_code, 200)  # warm the caches
+        self.env.flush_all()
+        # As assertQueryCount does: no random garbage collection in the count.
+        with patch("random.random", lambda: 1):
+            queries_before = self.cr.sql_log_count
+            response = self._get(url)
+            queries = self.cr.sql_log_count - queries_before
+        self.assertEqual(response.status_code, 200)
+        return response, queries
+
+
 @tagged("post_install", "-at_install")
-class TestPortalQueries(PortalAccountHttpCommon):
+class TestPortalQueries(PortalQueriesCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -78,18 +94,6 @@ class TestPortalQueries(PortalAccountHttpCommon):
         self.assertEqual(response.status_code, 200)
         return response
 
-    def _count_page_queries(self, url):
-        """The response of a warm request to ``url`` and the queries it made."""
-        self.assertEqual(self._get(url).status_code, 200)  # warm the caches
-        self.env.flush_all()
-        # As assertQueryCount does: no random garbage collection in the count.
-        with patch("random.random", lambda: 1):
-            queries_before = self.cr.sql_log_count
-            response = self._get(url)
-            queries = self.cr.sql_log_count - queries_before
-        self.assertEqual(response.status_code, 200)
-        return response, queries
-
     def test_queries_home(self):
         response = self._assert_page_queries("/my", "/my")
         self.assertContains(response, "o_portal_account_summary")
@@ -128,7 +132,7 @@ class TestPortalQueries(PortalAccountHttpCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestPortalInvoicesQueries(PortalAccountHttpCommon):
+class TestPortalInvoicesQueries(PortalQueriesCommon):
     """/my/invoices makes as many queries whatever the customer's volume."""
 
     @classmethod
@@ -185,6 +189,20 @@ class TestPortalInvoicesQueries(PortalAccountHttpCommon):
             ]
         )
 
+    def _create_transaction(self, invoice, state):
+        return self.env["payment.transaction"].create(
+            {
+                "provider_id": self.provider.id,
+                "payment_method_id": self.provider.payment_method_ids[:1].id
+                or self.env.ref("payment.payment_method_unknown").id,
+                "amount": invoice.amount_residual,
+                "currency_id": invoice.currency_id.id,
+                "partner_id": invoice.partner_id.id,
+                "invoice_ids": [Command.set(invoice.ids)],
+                "state": state,
+            }
+        )
+
     def _remove_access_tokens(self, invoices):
         """As after posting: an invoice gets its token when first linked to."""
         invoices.filtered("access_token").access_token = False
@@ -221,8 +239,28 @@ class TestPortalInvoicesQueries(PortalAccountHttpCommon):
     def test_queries_invoices_first_visit_many(self):
         self._assert_first_visit_queries(self.many_invoices_user, 80)
 
+    def test_queries_invoices_transactions(self):
+        """As many queries with a transaction on every row as on one row."""
+        self._login(self.few_invoices_user)
+        invoices = self._invoices(self.few_invoices_user)
+        self._create_transaction(invoices[0], "error")
+        _response, queries_one_transaction = self._count_page_queries("/my/invoices")
+        for invoice in invoices[1:]:
+            self._create_transaction(invoice, "error")
+        _response, queries_all_transactions = self._count_page_queries("/my/invoices")
+        self.assertEqual(queries_all_transactions, queries_one_transaction)
+
     def test_invoices_rows_as_core_shows_them(self):
         """The rows show what core's own per-row path shows."""
+        pending, authorized, retried, drafted = (
+            self._create_invoice(self.customer, amount) for amount in (11, 12, 13, 14)
+        )
+        self._create_transaction(pending, "pending")
+        self._create_transaction(authorized, "authorized")
+        self._create_transaction(retried, "pending")
+        self._create_transaction(retried, "error")
+        self._create_transaction(drafted, "pending")
+        self._create_transaction(drafted, "draft")
         invoices = self._invoices(self.portal_user)
         self._login(self.portal_user)
         self.assertEqual(self._get("/my/invoices").status_code, 200)  # warm the caches
@@ -234,6 +272,9 @@ class TestPortalInvoicesQueries(PortalAccountHttpCommon):
             core_rows = self._table_rows(self._get("/my/invoices"))
         self.env.invalidate_all()
         self.assertTrue(all(invoices.mapped("access_token")))
+        core_text = "".join(core_rows)
+        self.assertEqual(core_text.count(" Pending</span>"), 2)
+        self.assertEqual(core_text.count(" Authorized</span>"), 1)
 
         self._remove_access_tokens(invoices)
         response = self._get("/my/invoices")

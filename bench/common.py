@@ -18,6 +18,8 @@ WORK_DIR = BENCH_DIR / ".work"
 # Portal customers: one per volume level, with a known login and password.
 CUSTOMER_LOGIN = "bench_portal_{volume}"
 CUSTOMER_PASSWORD = "bench-{volume}-pw"  # noqa: S105 (throwaway database)
+# Customers with invoices only, the same in the addon's and in a core-only database.
+INVOICE_CUSTOMER_LOGIN = "bench_invoices_{volume}"
 
 # Tags (client_order_ref) of the company-wide subscriptions of the renewal engine.
 ENGINE_REF = "bench-engine-{level}-{kind}"

@@ -1,7 +1,7 @@
 """Fill a fresh portal_account database with the benchmark's data.
 
 Usage: python3 bench/populate.py --db bench_x --volumes 10,1000 --subscriptions 1000
-       --out bench/.work/manifest.json
+       [--invoice-volumes 10,1000] --out bench/.work/manifest.json
 
 Everything goes through the ORM in batches (one ``create`` and one confirm or
 post per batch of ``BATCH`` records), with mail tracking and chatter logging
@@ -15,7 +15,11 @@ off: this is setup, not what is measured.
   helpdesk tickets, three Success Packs and a few hosted databases;
 - per engine level L: L company customers with one subscription each, parked
   (next invoice in ten years); half have a valid demo card (``card``), half none
-  (``grace``). ``engine.py`` makes a set due today before it measures it.
+  (``grace``). ``engine.py`` makes a set due today before it measures it;
+- one more portal customer per invoice volume N with N posted, unpaid
+  invoices and nothing else: core's data only, so that a database with Odoo
+  alone (``account_payment`` and ``portal``, ``--volumes '' --subscriptions ''``)
+  gets the same customers as the addon's.
 """
 
 import argparse
@@ -27,6 +31,7 @@ from common import (
     CUSTOMER_LOGIN,
     CUSTOMER_PASSWORD,
     ENGINE_REF,
+    INVOICE_CUSTOMER_LOGIN,
     odoo_env,
     write_json,
 )
@@ -140,34 +145,42 @@ class Populator:
     # Portal customers
     # ------------------------------------------------------------------
 
-    def create_customer(self, volume):
+    def _portal_contact(self, label, login, password):
+        """A company and its contact, the contact a portal user."""
         from odoo import Command
 
         env = self.env
-        t0 = time.perf_counter()
         company = env["res.partner"].create(
             {
-                "name": f"Bench Customer {volume}",
+                "name": f"Bench Customer {label}",
                 "is_company": True,
-                "email": f"customer{volume}@bench.example.com",
+                "email": f"customer{label}@bench.example.com",
             }
         )
         contact = env["res.partner"].create(
             {
-                "name": f"Bench Contact {volume}",
+                "name": f"Bench Contact {label}",
                 "parent_id": company.id,
-                "email": f"contact{volume}@bench.example.com",
+                "email": f"contact{label}@bench.example.com",
             }
         )
-        login = CUSTOMER_LOGIN.format(volume=volume)
         env["res.users"].create(
             {
                 "name": contact.name,
                 "login": login,
-                "password": CUSTOMER_PASSWORD.format(volume=volume),
+                "password": password,
                 "partner_id": contact.id,
                 "groups_id": [Command.set([env.ref("base.group_portal").id])],
             }
+        )
+        return company, contact
+
+    def create_customer(self, volume):
+        env = self.env
+        t0 = time.perf_counter()
+        login = CUSTOMER_LOGIN.format(volume=volume)
+        company, contact = self._portal_contact(
+            volume, login, CUSTOMER_PASSWORD.format(volume=volume)
         )
         tokens = self._tokens([contact, contact], f"customer{volume}")
 
@@ -285,6 +298,44 @@ class Populator:
                 )
             Move.create(values).action_post()
 
+    def create_invoice_customer(self, volume):
+        """A customer with ``volume`` posted, unpaid invoices and nothing else."""
+        from odoo import Command
+
+        t0 = time.perf_counter()
+        login = INVOICE_CUSTOMER_LOGIN.format(volume=volume)
+        password = CUSTOMER_PASSWORD.format(volume=volume)
+        _company, contact = self._portal_contact(f"invoices {volume}", login, password)
+        Move = self.env["account.move"].with_context(default_move_type="out_invoice")
+        for batch in chunks(range(volume)):
+            Move.create(
+                [
+                    {
+                        "move_type": "out_invoice",
+                        "partner_id": contact.id,
+                        "invoice_date": self.today - timedelta(days=index % 300),
+                        "invoice_line_ids": [
+                            Command.create(
+                                {
+                                    "name": "Bench service",
+                                    "quantity": 1,
+                                    "price_unit": 100.0 + index % 7,
+                                }
+                            )
+                        ],
+                    }
+                    for index in batch
+                ]
+            ).action_post()
+        self.env.flush_all()
+        log(f"invoice customer {volume}: {time.perf_counter() - t0:.0f}s")
+        return {
+            "login": login,
+            "password": password,
+            "partner_id": contact.id,
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+
     def _tickets(self, partner, subscriptions, volume):
         Ticket = self.env["helpdesk.ticket"]
         for batch in chunks(range(volume)):
@@ -349,18 +400,31 @@ def main():
     parser.add_argument(
         "--card-max", type=int, default=0, help="cap of the card half of a level"
     )
+    parser.add_argument(
+        "--invoice-volumes",
+        default="",
+        help="customers with only this many posted, unpaid invoices (core data)",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     volumes = [int(value) for value in args.volumes.split(",") if value]
     levels = [int(value) for value in args.subscriptions.split(",") if value]
+    invoice_volumes = [int(value) for value in args.invoice_volumes.split(",") if value]
 
-    manifest = {"customers": {}, "engine": {}}
+    manifest = {"customers": {}, "engine": {}, "invoice_customers": {}}
     with odoo_env(args.db) as env:
         from odoo.tools import SQL
 
         populator = Populator(env)
-        populator.setup_base()
-        env.cr.commit()
+        for volume in invoice_volumes:
+            manifest["invoice_customers"][str(volume)] = (
+                populator.create_invoice_customer(volume)
+            )
+            env.cr.commit()
+        # Plans, products and the demo provider: portal_account's data only.
+        if volumes or levels or args.profile_set:
+            populator.setup_base()
+            env.cr.commit()
         for volume in volumes:
             manifest["customers"][str(volume)] = populator.create_customer(volume)
             env.cr.commit()

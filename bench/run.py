@@ -2,23 +2,28 @@
 
 Usage:
     python3 bench/run.py [--volumes 10,1000,10000] [--subscriptions 1000,10000]
-                         [--quick] [--repeat 15] [--keep-db] [--db NAME --reuse-db]
+                         [--invoice-volumes 10,1000] [--quick] [--repeat 15]
+                         [--keep-db] [--db NAME --reuse-db]
 
 1. builds a throwaway database (portal_account + payment_demo, no demo data) and
-   fills it (populate.py);
+   fills it (populate.py), and a second one with Odoo alone (account_payment +
+   portal) holding the same invoice-only customers;
 2. serves it with a real Odoo HTTP server (``--workers=0``, no cron thread, on
    a free loopback port), logs in as each volume's portal customer, warms then
    measures each page ``--repeat`` times: median latency seen by the client and
    SQL queries per request, read from the server's werkzeug log line (Odoo 18
    ends it with ``<queries> <sql seconds> <other seconds>``);
-3. runs the renewal engine (engine.py) in fresh processes: grace transitions,
+3. measures ``/my/invoices`` of the invoice-only customers on both databases,
+   at the first visit (the invoices have no access token yet) and again;
+4. runs the renewal engine (engine.py) in fresh processes: grace transitions,
    billing and charging, and the bare ORM create+post of the same invoices;
-4. prints one table and writes it to bench/results.md.
+5. prints one table and writes it to bench/results.md.
 
 Each database is dropped at the end unless ``--keep-db``.
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -42,6 +47,10 @@ from common import (
 
 QUICK = {"volumes": "10,100,1000", "subscriptions": "100,1000"}
 FULL = {"volumes": "10,1000,10000", "subscriptions": "1000,10000"}
+INVOICE_VOLUMES = "10,1000"
+# Odoo alone, for /my/invoices beside the addon: what the addon extends.
+CORE_MODULES = "account_payment,portal"
+INVOICES_ROWS = 80  # core's _items_per_page
 WARMUP = 3
 PROFILE_SET = 100
 HOME_RATIO_TARGET = 1.2
@@ -54,6 +63,7 @@ LOG_LINE = re.compile(
 )
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 PLACEHOLDER = re.compile(r'data-placeholder_count="([^"]+)"')
+INVOICE_LINK = re.compile(r'href="/my/invoices/(\d+)\?access_token=')
 
 
 def log(message):
@@ -83,7 +93,7 @@ def drop_db(db):
     shutil.rmtree(filestore, ignore_errors=True)
 
 
-def build_db(db, args):
+def install_db(db, modules, logfile):
     drop_db(db)
     run(
         [
@@ -92,12 +102,16 @@ def build_db(db, args):
             db,
             f"--addons-path={addons_path()}",
             "-i",
-            "portal_account,payment_demo",
+            modules,
             "--without-demo=all",
             "--stop-after-init",
-            f"--logfile={WORK_DIR / 'install.log'}",
+            f"--logfile={WORK_DIR / logfile}",
         ]
     )
+
+
+def build_db(db, args):
+    install_db(db, "portal_account,payment_demo", "install.log")
     run(
         [
             sys.executable,
@@ -108,12 +122,35 @@ def build_db(db, args):
             args.volumes,
             "--subscriptions",
             args.subscriptions,
+            "--invoice-volumes",
+            args.invoice_volumes,
             "--out",
             str(WORK_DIR / "manifest.json"),
             "--profile-set",
             str(PROFILE_SET if args.profile else 0),
             "--card-max",
             str(args.card_max or 0),
+        ]
+    )
+
+
+def build_core_db(db, args):
+    """Odoo alone, with the same invoice-only customers as the addon's database."""
+    install_db(db, CORE_MODULES, "install-core.log")
+    run(
+        [
+            sys.executable,
+            str(BENCH_DIR / "populate.py"),
+            "--db",
+            db,
+            "--volumes",
+            "",
+            "--subscriptions",
+            "",
+            "--invoice-volumes",
+            args.invoice_volumes,
+            "--out",
+            str(WORK_DIR / "manifest-core.json"),
         ]
     )
 
@@ -266,6 +303,34 @@ def fetch(server, session, method, path, counters):
     return response, elapsed
 
 
+def measure(server, session, method, path, counters, repeat, before=None):
+    """Median latency, server time and queries of ``repeat`` requests, warmed up.
+
+    ``before`` is called before each request, warm-up included, outside the
+    measure.
+    """
+    for _index in range(WARMUP):
+        if before:
+            before()
+        fetch(server, session, method, path, counters)
+        server.last_request(method, path)
+    latencies, queries, server_times = [], [], []
+    for _index in range(repeat):
+        if before:
+            before()
+        response, elapsed = fetch(server, session, method, path, counters)
+        count, server_time = server.last_request(method, path)
+        latencies.append(elapsed)
+        queries.append(count)
+        server_times.append(server_time)
+    return response, {
+        "median_ms": round(median(latencies) * 1000, 1),
+        "server_ms": round(median(server_times) * 1000, 1),
+        "queries": statistics.mode(queries),
+        "queries_seen": sorted(set(queries)),
+    }
+
+
 def measure_pages(db, manifest, repeat):
     results = {}
     with Server(db) as server:
@@ -275,24 +340,58 @@ def measure_pages(db, manifest, repeat):
             counters = sorted(set(PLACEHOLDER.findall(home)))
             per_page = {}
             for method, path in portal_pages(customer):
-                for _index in range(WARMUP):
-                    response, _elapsed = fetch(server, session, method, path, counters)
-                    server.last_request(method, path)
-                latencies, queries, server_times = [], [], []
-                for _index in range(repeat):
-                    response, elapsed = fetch(server, session, method, path, counters)
-                    count, server_time = server.last_request(method, path)
-                    latencies.append(elapsed)
-                    queries.append(count)
-                    server_times.append(server_time)
-                per_page[page_label(path, customer)] = {
-                    "median_ms": round(median(latencies) * 1000, 1),
-                    "server_ms": round(median(server_times) * 1000, 1),
-                    "queries": statistics.mode(queries),
-                    "queries_seen": sorted(set(queries)),
-                }
+                _response, row = measure(
+                    server, session, method, path, counters, repeat
+                )
+                per_page[page_label(path, customer)] = row
             results[volume] = per_page
             log(f"pages at volume {volume}: done")
+    return results
+
+
+def remove_access_tokens(db, partner_id):
+    """The customer's invoices as posting leaves them: without an access token."""
+    import psycopg2
+
+    connection = psycopg2.connect(dbname=db)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE account_move SET access_token = NULL WHERE partner_id = %s",
+                (partner_id,),
+            )
+    finally:
+        connection.close()
+
+
+def measure_invoices(databases, repeat):
+    """/my/invoices of the invoice-only customers, first visit and revisit.
+
+    ``databases`` maps a label to a database and its manifest.
+    """
+    results = {}
+    for label, (db, manifest) in databases.items():
+        results[label] = {}
+        with Server(db) as server:
+            for volume, customer in manifest["invoice_customers"].items():
+                session = login(server, customer["login"], customer["password"])
+                rows = {}
+                first_visit = functools.partial(
+                    remove_access_tokens, db, customer["partner_id"]
+                )
+                for visit, before in (("first", first_visit), ("again", None)):
+                    response, row = measure(
+                        server, session, "GET", "/my/invoices", [], repeat, before
+                    )
+                    listed = len(set(INVOICE_LINK.findall(response.text)))
+                    if listed != min(int(volume), INVOICES_ROWS):
+                        raise RuntimeError(
+                            f"/my/invoices of {customer['login']} on {db} lists "
+                            f"{listed} invoices"
+                        )
+                    rows[visit] = row
+                results[label][volume] = rows
+                log(f"/my/invoices with {label} at {volume} invoices: done")
     return results
 
 
@@ -389,6 +488,39 @@ def pages_table(pages, volumes):
     return lines
 
 
+INVOICE_COLUMNS = (
+    ("core", "first", "Odoo alone, first visit"),
+    ("addon", "first", "portal_account, first visit"),
+    ("core", "again", "Odoo alone, again"),
+    ("addon", "again", "portal_account, again"),
+)
+
+
+def invoices_table(invoices, invoice_volumes):
+    first, last = str(invoice_volumes[0]), str(invoice_volumes[-1])
+    lines = [
+        "| `/my/invoices`, one customer's unpaid invoices | "
+        + " | ".join(title for _db, _visit, title in INVOICE_COLUMNS)
+        + " |",
+        "|---|" + "---|" * len(INVOICE_COLUMNS),
+    ]
+    for volume in map(str, invoice_volumes):
+        cells = []
+        for db, visit, _title in INVOICE_COLUMNS:
+            row = invoices[db][volume][visit]
+            cells.append(f"{row['median_ms']:.0f} ms, {fmt_queries(row)}")
+        lines.append(f"| {fmt_int(volume)} invoices | " + " | ".join(cells) + " |")
+    cells = []
+    for db, visit, _title in INVOICE_COLUMNS:
+        same = (
+            invoices[db][first][visit]["queries"]
+            == invoices[db][last][visit]["queries"]
+        )
+        cells.append(met(same))
+    lines.append(f"| queries same {first}->{last} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def engine_rows(engine, levels):
     def get(level, kind, mode):
         return engine[f"{level}-{kind}-{mode}"]
@@ -454,7 +586,7 @@ def engine_rows(engine, levels):
     return lines
 
 
-def targets(pages, engine, volumes, levels):
+def targets(pages, invoices, engine, volumes, invoice_volumes, levels):
     lines = []
     if pages:
         first, last = str(volumes[0]), str(volumes[-1])
@@ -483,6 +615,21 @@ def targets(pages, engine, volumes, levels):
                 f"- `{label}` <= {HOME_RATIO_TARGET}x Odoo's `/my/invoices` at equal "
                 f"volume: {met(worst <= HOME_RATIO_TARGET)} (worst {worst:.2f}x)"
             )
+    if invoices:
+        first, last = str(invoice_volumes[0]), str(invoice_volumes[-1])
+
+        def counts(db, visit):
+            return [invoices[db][volume][visit]["queries"] for volume in (first, last)]
+
+        addon = [counts("addon", visit) for visit in ("first", "again")]
+        core = counts("core", "first")
+        lines.append(
+            f"- `/my/invoices` with portal_account, first visit and again: same "
+            f"query count at {first} and {last} invoices: "
+            f"{met(all(small == big for small, big in addon))} "
+            f"(first visit {addon[0][0]} -> {addon[0][1]} queries; Odoo alone "
+            f"{core[0]} -> {core[1]})"
+        )
     if engine:
         small, big = levels[0], levels[-1]
         grace = [engine[f"{level}-grace-engine"] for level in levels]
@@ -537,12 +684,12 @@ def targets(pages, engine, volumes, levels):
     return lines
 
 
-def render(pages, engine, volumes, levels, args, elapsed):
+def render(pages, invoices, engine, volumes, invoice_volumes, levels, args, elapsed):
     cores = os.cpu_count()
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     setup = (
         f"one server (`--workers=0`), warm, median of {args.repeat} requests; "
-        if pages
+        if pages or invoices
         else ""
     )
     lines = [
@@ -553,6 +700,14 @@ def render(pages, engine, volumes, levels, args, elapsed):
     ]
     if pages:
         lines += pages_table(pages, volumes)
+        lines.append("")
+    if invoices:
+        lines += invoices_table(invoices, invoice_volumes)
+        lines.append("")
+        lines.append(
+            "First visit: the invoices have no access token yet, as posting leaves "
+            "them (the list's links make them); again: the same page once more."
+        )
         lines.append("")
     if engine:
         lines += engine_rows(engine, levels)
@@ -565,7 +720,7 @@ def render(pages, engine, volumes, levels, args, elapsed):
             )
         lines.append("")
     lines.append("Targets:")
-    lines += targets(pages, engine, volumes, levels)
+    lines += targets(pages, invoices, engine, volumes, invoice_volumes, levels)
     return "\n".join(lines) + "\n"
 
 
@@ -595,7 +750,14 @@ def main():
         "--reuse-db", action="store_true", help="do not build: reuse --db as is"
     )
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--invoice-volumes",
+        default=INVOICE_VOLUMES,
+        help="/my/invoices beside Odoo alone: unpaid invoices per customer "
+        f"({INVOICE_VOLUMES})",
+    )
     parser.add_argument("--skip-pages", action="store_true")
+    parser.add_argument("--skip-invoices", action="store_true")
     parser.add_argument("--skip-engine", action="store_true")
     parser.add_argument(
         "--profile",
@@ -612,16 +774,22 @@ def main():
         args.volumes = ""
     if args.skip_engine:
         args.subscriptions = ""
+    if args.skip_invoices:
+        args.invoice_volumes = ""
     volumes = [int(value) for value in args.volumes.split(",") if value]
     levels = [int(value) for value in args.subscriptions.split(",") if value]
+    invoice_volumes = [int(value) for value in args.invoice_volumes.split(",") if value]
     db = args.db or "bench_portal_account"
     if not db.startswith("bench_"):
         sys.exit("the database name must start with bench_")
+    core_db = f"{db}_core"
 
     WORK_DIR.mkdir(exist_ok=True)
     started = time.monotonic()
     if not args.reuse_db:
         build_db(db, args)
+        if invoice_volumes:
+            build_core_db(core_db, args)
     manifest = read_json(WORK_DIR / "manifest.json")
     manifest["customers"] = {
         key: value
@@ -630,18 +798,43 @@ def main():
     }
     try:
         pages = {} if args.skip_pages else measure_pages(db, manifest, args.repeat)
+        invoices = {}
+        if invoice_volumes:
+            databases = {
+                "core": (core_db, read_json(WORK_DIR / "manifest-core.json")),
+                "addon": (db, manifest),
+            }
+            for _db, db_manifest in databases.values():
+                db_manifest["invoice_customers"] = {
+                    key: value
+                    for key, value in db_manifest["invoice_customers"].items()
+                    if int(key) in invoice_volumes
+                }
+            invoices = measure_invoices(databases, args.repeat)
         engine = {} if args.skip_engine else measure_engine(db, levels)
         if args.profile and not args.skip_engine:
             profile_engine(db)
     finally:
         if not args.keep_db:
             drop_db(db)
-    table = render(pages, engine, volumes, levels, args, time.monotonic() - started)
+            drop_db(core_db)
+    table = render(
+        pages,
+        invoices,
+        engine,
+        volumes,
+        invoice_volumes,
+        levels,
+        args,
+        time.monotonic() - started,
+    )
     command = "python3 bench/run.py " + " ".join(sys.argv[1:])
     with open(args.output, "w", encoding="utf-8") as handle:
         handle.write(f"# portal_account benchmark\n\n`{command.strip()}`\n\n{table}")
     with open(WORK_DIR / "results.json", "w", encoding="utf-8") as handle:
-        json.dump({"pages": pages, "engine": engine}, handle, indent=2)
+        json.dump(
+            {"pages": pages, "invoices": invoices, "engine": engine}, handle, indent=2
+        )
     print(table)
 
 

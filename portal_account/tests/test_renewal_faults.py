@@ -25,10 +25,10 @@ from odoo.tests import BaseCase, get_db_name, tagged
 from .common import (
     TEST_CARD_REF,
     SubscriptionCommon,
+    card_network_answers,
     create_test_card_provider,
     model_class,
     settle_test_charge,
-    card_network_answers,
 )
 
 ENGINE_LOGGER = "odoo.addons.portal_account.models.sale_order"

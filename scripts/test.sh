@@ -9,6 +9,10 @@
 #   ./scripts/test.sh [pytest args]    e.g. ./scripts/test.sh -k portal -x
 #   Test paths among the arguments select the suites they belong to; the other
 #   arguments go to every suite run.
+#   TEST_RUNNER          pytest (default), odoo (Odoo's own runner, as OCA's CI
+#                        runs addons: -i <addon> --test-enable
+#                        --test-tags /<addon>, in a database of its own, for
+#                        each suite) or both
 #   SKIP_LINT=1          skip the lint gates (quick local loops)
 #   ODOO_TEST_LOG_LEVEL  Odoo log level during tests (default warn)
 #   PYTHON               interpreter that imports Odoo 18 (default python3)
@@ -126,6 +130,41 @@ install_addon() {
         die "$addon is '$state' ($demo) in $db after install; expected installed with demo data."
 }
 
+# Importing queue_job makes Odoo's threaded server start a job runner, which
+# would run the tests' jobs behind their back: the tests run the jobs
+# themselves (portal_account_queue/tests), so the runner is switched off.
+export ODOO_QUEUE_JOB_CHANNELS="root:0"
+
+# Odoo's own runner installs the suite's addon in a new database and runs its
+# tests there; its last line counts them: "N failed, M error(s) of T tests".
+run_odoo_runner() {
+    local addon="$1" db="${1}_runner_$$" log="$LOG_DIR/odoo-runner-${1}_$$.log" rc=0
+    info "Odoo's test runner: -i $addon --test-tags /$addon in $db (log: ${log#"$REPO_ROOT"/})"
+    TEST_DBS+=("$db")
+    odoo_cmd -c "$ODOO_CONF" -d "$db" -i "$addon" --test-enable \
+        --test-tags "/$addon" --stop-after-init --log-level=test \
+        >"$log" 2>&1 || rc=$?
+    odoo_cmd db -c "$ODOO_CONF" drop "$db" >/dev/null 2>&1 || true
+    local summary
+    summary="$(grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$log" | tail -n 1)"
+    grep -E ' (ERROR|CRITICAL) ' "$log" | tail -n 40 >&2 || true
+    [[ -n "$summary" ]] || die "Odoo's test runner ran no test of $addon (exit $rc); see $log."
+    info "Odoo's test runner ($addon): $summary"
+    [[ "$summary" == "0 failed, 0 error(s) of "* && "$rc" == 0 ]] ||
+        die "Odoo's test runner ($addon): $summary (exit $rc); see $log."
+}
+
+case "${TEST_RUNNER:-pytest}" in
+pytest) ;;
+odoo | both)
+    for addon in "${SUITES[@]}"; do
+        run_odoo_runner "$addon"
+    done
+    [[ "$TEST_RUNNER" == odoo ]] && exit 0
+    ;;
+*) die "TEST_RUNNER is '${TEST_RUNNER}': use pytest, odoo or both." ;;
+esac
+
 # Split the arguments: test paths (a file or folder, with or without ::node)
 # choose the suites; everything else is passed to each suite's pytest.
 PYTEST_OPTS=()
@@ -137,11 +176,6 @@ for arg in "$@"; do
         PYTEST_OPTS+=("$arg")
     fi
 done
-
-# Importing queue_job makes Odoo's threaded server start a job runner, which
-# would run the tests' jobs behind their back: the tests run the jobs
-# themselves (portal_account_queue/tests), so the runner is switched off.
-export ODOO_QUEUE_JOB_CHANNELS="root:0"
 
 ran_tests=0
 for addon in "${SUITES[@]}"; do

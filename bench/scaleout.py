@@ -179,6 +179,9 @@ class Sampler(threading.Thread):
                      WHERE datname = %s AND pid != pg_backend_pid()
                        AND state IN ('active', 'idle in transaction')
                        AND query NOT ILIKE 'LISTEN%%'
+                       -- queue_job's lock on the running job, held by the
+                       -- request's own cursor while the job works on another
+                       AND query NOT ILIKE '%%queue_job_lock%%'
                     """,
                     [self.db],
                 )

@@ -82,7 +82,7 @@ def run_engine(env, subscriptions, today):
     measured apart too, as ``email_seconds``.
     """
     SaleOrder = env["sale.order"]
-    domain = SaleOrder._subscription_renewal_domain(today)
+    domain = SaleOrder._renewal_due_domain(today)
     due = SaleOrder.search_count(domain)
     if due != len(subscriptions):
         log(f"warning: {due} subscriptions due, {len(subscriptions)} in the set")

@@ -11,7 +11,7 @@ from odoo.tools import mute_logger
 
 from .common import SubscriptionCommon
 
-ENGINE_LOGGER = "odoo.addons.portal_account.models.sale_order"
+ENGINE_LOGGER = "odoo.addons.portal_account"
 
 
 @tagged("post_install", "-at_install")
@@ -239,16 +239,16 @@ class TestSubscriptionRenewal(SubscriptionCommon):
             subscriptions |= self._create_subscription()
         subscriptions.payment_token_id = token
         failing = subscriptions[1]
-        original = type(failing)._subscription_charge_create
+        original = type(failing)._renewal_charge
 
-        def charge_or_fail(orders):
+        def charge_or_fail(orders, invoices):
             if failing in orders:
                 raise RuntimeError("provider unreachable")
-            return original(orders)
+            return original(orders, invoices)
 
         with (
             freeze_time("2026-01-01"),
-            patch.object(type(failing), "_subscription_charge_create", charge_or_fail),
+            patch.object(type(failing), "_renewal_charge", charge_or_fail),
             mute_logger(ENGINE_LOGGER),
         ):
             self._run_renewal()

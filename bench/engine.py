@@ -15,6 +15,11 @@ the rest; the outcome is checked (states, mails, invoices, payments).
 same taxes) created and posted with the ORM, in batches of the engine's batch
 size, committed per batch; no subscription link, no charge.
 
+``core-grace`` (grace set only): the same grace transitions the plain-core
+way, as a module without the engine's batching would make them: for each
+subscription, a tracked ``write`` (ORM tracking, one chatter note each) and the
+To Renew template's ``send_mail``, committed per batch of the engine's size.
+
 ``paid-baseline``: the same, then each batch paid as an accountant pays it in
 the backend, with core's Register Payment (one payment per invoice, in the
 journal and with the payment method of the subscriptions' payment provider):
@@ -136,6 +141,27 @@ def check_engine(env, subscriptions, kind, today):
     }
 
 
+def run_core_grace(env, subscriptions, today, batch_size):
+    """The grace transitions one record at a time, with core's public calls."""
+    from dateutil.relativedelta import relativedelta
+
+    template = env.ref("portal_account.mail_template_subscription_to_renew")
+    orders = subscriptions.with_context(mail_notrack=False, tracking_disable=False)
+    for start in range(0, len(orders), batch_size):
+        for order in orders[start : start + batch_size]:
+            order.write(
+                {
+                    "subscription_state": "to_renew",
+                    "renewal_deadline": today
+                    + relativedelta(days=order.subscription_plan_id.grace_period_days),
+                    "subscription_checked_date": today,
+                }
+            )
+            template.send_mail(order.id)
+        env.cr.commit()
+    return {"calls": 1, "done": len(orders)}
+
+
 def baseline_values(subscriptions, today):
     """The engine's invoices without the engine: same partner, lines and taxes."""
     from odoo import Command
@@ -199,7 +225,9 @@ def main():
     parser.add_argument("--level", required=True, help="a level, or 'profile'")
     parser.add_argument("--kind", choices=("grace", "card"), required=True)
     parser.add_argument(
-        "--mode", choices=("engine", "baseline", "paid-baseline"), default="engine"
+        "--mode",
+        choices=("engine", "core-grace", "baseline", "paid-baseline"),
+        default="engine",
     )
     parser.add_argument("--limit", type=int, help="only the first N of the set")
     parser.add_argument("--profile", help="write cProfile stats to this file")
@@ -211,7 +239,9 @@ def main():
 
     with odoo_env(args.db, logfile=args.logfile) as env:
         # Importable once the registry has set up the addons path.
-        from odoo.addons.portal_account.models.sale_order import RENEWAL_BATCH_SIZE
+        from odoo.addons.portal_account.models.sale_order_renewal import (
+            RENEWAL_BATCH_SIZE,
+        )
 
         env = env(user=SUPERUSER_ID, context={"lastcall": fields.Datetime.now()})
         today = fields.Date.context_today(env["res.users"])
@@ -221,7 +251,7 @@ def main():
         )[: args.limit]
         if not subscriptions:
             sys.exit(f"no subscriptions tagged {ref}: run populate.py first")
-        if args.mode == "engine":
+        if args.mode in ("engine", "core-grace"):
             subscriptions.with_context(tracking_disable=True).write(
                 {"next_invoice_date": today}
             )
@@ -236,6 +266,8 @@ def main():
         start = time.perf_counter()
         if args.mode == "engine":
             result = run_engine(env, subscriptions, today)
+        elif args.mode == "core-grace":
+            result = run_core_grace(env, subscriptions, today, RENEWAL_BATCH_SIZE)
         else:
             provider = (
                 subscriptions.payment_token_id.provider_id[:1]
@@ -263,7 +295,7 @@ def main():
                 "rss_growth_mb": round(max_rss_mb() - rss_before, 1),
             }
         )
-        if args.mode == "engine":
+        if args.mode in ("engine", "core-grace"):
             result["check"] = check_engine(env, subscriptions, args.kind, today)
         env.cr.commit()
     log(str(result))

@@ -311,9 +311,12 @@ class SaleOrder(models.Model):
         # paid before the hook could see them.
         invoices = transactions.invoice_ids | self._subscription_period_invoices()
         self._subscription_period_paid(invoices)
-        paid = self & invoices.filtered(
-            lambda move: move._subscription_is_paid() or move.amount_residual <= 0
-        ).subscription_id
+        paid = (
+            self
+            & invoices.filtered(
+                lambda move: move._subscription_is_paid() or move.amount_residual <= 0
+            ).subscription_id
+        )
         under_way = (self - paid)._renewal_charges_under_way()
         under_way.filtered(
             lambda tx: tx._subscription_outlasts_grace(today)

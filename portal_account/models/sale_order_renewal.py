@@ -15,6 +15,9 @@ and runs them batch by batch; ``_renewal_run`` is a batch's four steps:
 
 How batches are committed and isolated is in ``tools/work_units.py``.
 """
+# A second class inheriting sale.order, on purpose: the engine reads apart from
+# the life cycle in sale_order.py.
+# pylint: disable=consider-merging-classes-inherited
 
 import logging
 from collections import defaultdict

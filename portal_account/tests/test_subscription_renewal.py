@@ -5,8 +5,9 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo import Command
 from odoo.exceptions import ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import SubscriptionCommon
@@ -494,3 +495,19 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         self.assertEqual(
             self.subscription.subscription_invoice_ids.amount_untaxed, 200.0
         )
+
+    def test_ask_changes_todo_goes_to_the_customers_salesperson(self):
+        """As core's upsell activity: the order's salesperson, else the customer's."""
+        salesperson = new_test_user(
+            self.env, login="acme_rep", groups="sales_team.group_sale_salesman"
+        )
+        self.customer.user_id = salesperson
+        quote = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer_contact.id,
+                "user_id": False,
+                "order_line": [Command.create({"product_id": self.app.id})],
+            }
+        )
+        quote._action_ask_changes("Two more users", author=self.customer_contact)
+        self.assertEqual(quote.activity_ids.user_id, salesperson)

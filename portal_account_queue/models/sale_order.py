@@ -2,7 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
-from odoo.addons.portal_account.models.sale_order import RENEWAL_BATCH_SIZE
+from odoo.addons.portal_account.models.sale_order_renewal import RENEWAL_BATCH_SIZE
+from odoo.addons.portal_account.tools.work_units import engine_env
 from odoo.addons.queue_job.job import identity_exact
 
 RENEWAL_CHANNEL = "root.subscription_renewal"
@@ -27,7 +28,7 @@ class SaleOrder(models.Model):
         if self.env.context.get("subscription_renewal_inline"):
             return super()._cron_subscription_renewal(batch_size=batch_size)
         today = fields.Date.context_today(self)
-        self._subscription_cron_env()._subscription_send_expiry_warnings(today)
+        engine_env(self)._renewal_warn_card_expiry(today)
         jobs = self._subscription_renewal_enqueue(today, batch_size)
         self.env["ir.cron"]._notify_progress(done=len(jobs), remaining=0)
         return len(jobs)
@@ -42,7 +43,7 @@ class SaleOrder(models.Model):
         Return the jobs enqueued.
         """
         orders = self.search(
-            self._subscription_renewal_domain(today), order="next_invoice_date, id"
+            self._renewal_due_domain(today), order="next_invoice_date, id"
         )
         jobs = []
         for start in range(0, len(orders), batch_size):
@@ -70,8 +71,8 @@ class SaleOrder(models.Model):
         left alone, and the unique period index refuses a second invoice. A
         job run twice, or retried after it was killed, does only what is left.
         """
-        orders = self._subscription_cron_env().browse(self.ids)
-        handled = orders._subscription_process_renewals(fields.Date.to_date(today))
+        orders = engine_env(self)
+        handled = orders._renewal_run(fields.Date.to_date(today))
         return self.env._(
             "%(handled)s of %(count)s subscriptions handled.",
             handled=len(handled),

@@ -36,12 +36,12 @@ class TestRenewalQueue(SubscriptionCommon):
         cls.cron_env = cls.env(user=SUPERUSER_ID)
         # The engine sees this test's subscriptions only (demo data has more).
         SaleOrder = type(cls.env["sale.order"])
-        domain = SaleOrder._subscription_renewal_domain
+        domain = SaleOrder._renewal_due_domain
         ids = cls.subscriptions.ids
         cls.startClassPatcher(
             patch.object(
                 SaleOrder,
-                "_subscription_renewal_domain",
+                "_renewal_due_domain",
                 lambda model, today: [("id", "in", ids)] + domain(model, today),
             )
         )

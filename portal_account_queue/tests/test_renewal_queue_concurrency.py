@@ -28,7 +28,7 @@ from odoo.addons.portal_account.tests.common import card_network_answers, model_
 from odoo.addons.queue_job.controllers.main import RunJobController
 from odoo.addons.queue_job.job import Job
 
-ENGINE_LOGGER = "odoo.addons.portal_account.models.sale_order"
+ENGINE_LOGGER = "odoo.addons.portal_account"
 
 
 class WorkerKilled(BaseException):
@@ -65,18 +65,18 @@ class TestRenewalQueueConcurrency(BaseCase):
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             self.ids = self._create_data(env)
         SaleOrder = model_class(self.registry, "sale.order")
-        domain = SaleOrder._subscription_renewal_domain
+        domain = SaleOrder._renewal_due_domain
         ids = self.ids["subscriptions"]
         for patcher in (
             card_network_answers(self.registry),
             patch.object(
                 SaleOrder,
-                "_subscription_renewal_domain",
+                "_renewal_due_domain",
                 lambda model, today: [("id", "in", ids)] + domain(model, today),
             ),
             patch.object(
                 SaleOrder,
-                "_subscription_send_expiry_warnings",
+                "_renewal_warn_card_expiry",
                 lambda model, today: model.browse(),
             ),
         ):
@@ -206,7 +206,7 @@ class TestRenewalQueueConcurrency(BaseCase):
             # next run of the scheduled action.
             with self._env() as env, freeze_time(self.DAY):
                 left = env["sale.order"].search_count(
-                    env["sale.order"]._subscription_renewal_domain(fields.Date.today())
+                    env["sale.order"]._renewal_due_domain(fields.Date.today())
                 )
             if left:
                 for uuid in self._run_scheduled_action(batch_size=5):
@@ -223,7 +223,7 @@ class TestRenewalQueueConcurrency(BaseCase):
         """The server dies while paying the charges; queue_job runs it again."""
         (uuid,) = self._run_scheduled_action(batch_size=5)
         Transaction = model_class(self.registry, "payment.transaction")
-        post_process = Transaction._subscription_post_process
+        post_process = Transaction._renewal_post_process
         state = {"killed": False}
 
         def killed_during_post_processing(transactions):
@@ -239,7 +239,7 @@ class TestRenewalQueueConcurrency(BaseCase):
             with (
                 patch.object(
                     Transaction,
-                    "_subscription_post_process",
+                    "_renewal_post_process",
                     killed_during_post_processing,
                 ),
                 self.assertRaises(WorkerKilled),

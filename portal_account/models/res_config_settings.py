@@ -3,6 +3,7 @@
 from odoo import fields, models
 
 from .sale_order import DEFAULT_EXPIRY_WARNING_DAYS, EXPIRY_WARNING_PARAM
+from .sale_order_dunning import RETRY_DAYS_PARAM
 from .subscription_plan import DEFAULT_GRACE_PERIOD_DAYS, GRACE_PERIOD_PARAM
 
 
@@ -21,4 +22,11 @@ class ResConfigSettings(models.TransientModel):
         default=DEFAULT_EXPIRY_WARNING_DAYS,
         help="Days before a renewal at which customers whose card will have "
         "expired by then are warned.",
+    )
+    subscription_retry_days = fields.Char(
+        string="Card Retry Days",
+        config_parameter=RETRY_DAYS_PARAM,
+        help="Days after the renewal date on which a declined card is charged "
+        "again, e.g. 1, 3, 5. Empty: every day of the grace period. A card is "
+        "never charged more than once a day.",
     )

@@ -44,6 +44,7 @@
     ],
     "demo": [
         "demo/portal_account_demo.xml",
+        "demo/subscription_dunning_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": [

@@ -1,6 +1,8 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
 from datetime import date
+from urllib.parse import urlsplit
 
 from freezegun import freeze_time
 
@@ -9,6 +11,7 @@ from odoo.tests import tagged
 
 from ..models.sale_order_dunning import RETRY_DAYS_PARAM, sanitize_decline_message
 from .common import SubscriptionCommon
+from .common_portal import PortalAccountHttpCommon
 
 
 @tagged("post_install", "-at_install")
@@ -249,3 +252,125 @@ class TestRenewalNotice(SubscriptionCommon):
         with freeze_time("2026-12-20"):
             self._run_renewal()
         self.assertFalse(self._notices())
+
+
+@tagged("post_install", "-at_install")
+class TestDeclineEmailLinks(PortalAccountHttpCommon):
+    """The links of the decline email open the right pages, and paying the
+    invoice through it gives the subscription back."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.declined_card = cls._create_token(
+            cls.customer, state="error", payment_details="1881"
+        )
+        cls.declined = cls._create_subscription(
+            cls.customer, token=cls.declined_card, start=cls.today
+        )
+        cls.declined_database = cls.env["hosted.database"].create(
+            {
+                "name": "acme-declined",
+                "url": "https://acme-declined.example.com",
+                "partner_id": cls.customer.id,
+                "subscription_id": cls.declined.id,
+            }
+        )
+        cls.env["sale.order"]._cron_subscription_renewal()
+        cls.env["sale.order"]._cron_subscription_send_notices()
+        cls.invoice = cls.declined.renewal_open_invoice_id
+        cls.mail = cls.env["mail.mail"].search(
+            [
+                ("model", "=", "sale.order"),
+                ("res_id", "=", cls.declined.id),
+                ("subject", "ilike", "was declined"),
+            ]
+        )
+        cls.links = {
+            urlsplit(href).path: href
+            for href in re.findall(r'href="([^"]+)"', cls.mail.body_html or "")
+        }
+
+    def _link(self, path):
+        href = self.links.get(path)
+        self.assertTrue(href, f"{path} not linked from the email: {self.links}")
+        parts = urlsplit(href)
+        return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+    def test_links_present(self):
+        self.assertEqual(self.declined.subscription_state, "to_renew")
+        self.assertEqual(len(self.mail), 1)
+        self.assertTrue(self.invoice)
+        self.assertEqual(
+            self._link(f"/my/invoices/{self.invoice.id}"),
+            f"/my/invoices/{self.invoice.id}?access_token={self.invoice.access_token}",
+        )
+        self._link(f"/my/subscriptions/{self.declined.id}/payment_method")
+
+    def test_invoice_link_for_the_owner_only(self):
+        pay_link = self._link(f"/my/invoices/{self.invoice.id}")
+        for actor in (None, self.portal_user):
+            self._login(actor)
+            response = self._get(pay_link)
+            self.assertEqual(response.status_code, 200, actor)
+            self.assertContains(response, self.invoice.name)
+        # Another customer, or a wrong token, is sent back to /my.
+        self._login(self.other_portal_user)
+        self.assertRedirect(self._get(f"/my/invoices/{self.invoice.id}"), "/my")
+        self._login(None)
+        self.assertRedirect(
+            self._get(f"/my/invoices/{self.invoice.id}?access_token=wrong"), "/my"
+        )
+
+    def test_payment_method_link_for_the_owner_only(self):
+        link = self._link(f"/my/subscriptions/{self.declined.id}/payment_method")
+        self._login(self.portal_user)
+        response = self._get(link)
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, self.declined.name)
+        self._login(self.other_portal_user)
+        self.assertRedirect(self._get(link), "/my")
+        self._login(None)
+        response = self._get(link)
+        self.assertIn(response.status_code, (302, 303))
+        self.assertIn("/web/login", response.headers["Location"])
+
+    def test_paying_through_the_link_restores_access(self):
+        self.declined_database._suspend_access()
+        self._login(None)
+        self.assertEqual(
+            self._get(self._link(f"/my/invoices/{self.invoice.id}")).status_code, 200
+        )
+        processing_values = self.make_jsonrpc_request(
+            f"/invoice/transaction/{self.invoice.id}",
+            {
+                "access_token": self.invoice.access_token,
+                "provider_id": self.provider.id,
+                "payment_method_id": self.provider.payment_method_ids.id,
+                "token_id": None,
+                "amount": self.invoice.amount_residual,
+                "flow": "direct",
+                "tokenization_requested": False,
+                "landing_route": self.invoice.get_portal_url(),
+            },
+        )
+        transaction = self.env["payment.transaction"].search(
+            [("reference", "=", processing_values["reference"])]
+        )
+        self.assertEqual(transaction.invoice_ids, self.invoice)
+        # What the provider's notification, then core's post-processing, do.
+        transaction._set_done()
+        transaction._post_process()
+        self.assertIn(self.invoice.payment_state, ("paid", "in_payment"))
+        self.assertEqual(self.declined.subscription_state, "in_progress")
+        self.assertFalse(self.declined.renewal_deadline)
+        self.assertEqual(self.declined_database.access_state, "active")
+        self.env["sale.order"]._cron_subscription_send_notices()
+        self.assertEqual(
+            len(
+                self._queued_mails(
+                    self.declined, "mail_template_subscription_payment_done"
+                )
+            ),
+            1,
+        )

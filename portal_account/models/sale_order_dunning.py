@@ -1,11 +1,14 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
 import re
 from datetime import timedelta
 from html import unescape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+
+_logger = logging.getLogger(__name__)
 
 RETRY_DAYS_PARAM = "portal_account.renewal_retry_days"
 DECLINE_MESSAGE_LENGTH = 200
@@ -33,6 +36,10 @@ def sanitize_decline_message(message):
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
+    subscription_notice = fields.Selection(
+        selection_add=[("declined", "Payment declined")],
+        ondelete={"declined": "set null"},
+    )
     renewal_notice_date = fields.Date(
         copy=False,
         readonly=True,
@@ -265,8 +272,13 @@ class SaleOrder(models.Model):
     def _renewal_charge_now(self, today):
         """Charge the open period of this subscription with its card, at once."""
         self.ensure_one()
-        self._renewal_record_tries(today)
         return self._subscription_charge_open_period()
+
+    def _subscription_charge_open_period(self):
+        # Try Again Now, and a card attached from the portal: charged at once,
+        # and counted as the day's try.
+        self._renewal_record_tries(fields.Date.context_today(self))
+        return super()._subscription_charge_open_period()
 
     # ------------------------------------------------------------
     # Business methods: notices and emails
@@ -333,15 +345,58 @@ class SaleOrder(models.Model):
         self._subscription_send_mail("mail_template_subscription_renewal_notice")
         return self
 
-    def _renewal_send_decline_mail(self):
-        """Email the customers whose charge was declined: why, the next try,
-        the days left, and a link to pay the invoice at once."""
-        if not self:
-            return
-        # The invoice's link carries its access token; make the missing ones here
-        # rather than one at a time while rendering.
-        for invoice in self.renewal_open_invoice_id.filtered(
-            lambda move: not move.access_token
-        ):
-            invoice._portal_ensure_token()
-        self._subscription_send_mail("mail_template_subscription_declined")
+    # ------------------------------------------------------------
+    # The renewal engine's steps
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_subscription_renewal(self, *args, **kwargs):
+        today = fields.Date.context_today(self)
+        self._subscription_cron_env()._renewal_send_renewal_notices(today)
+        return super()._cron_subscription_renewal(*args, **kwargs)
+
+    @api.model
+    def _renewal_send_renewal_notices(self, today):
+        """Tell the customers of the coming renewals; a notice that cannot be
+        sent is logged and tried again the next day."""
+        due = self._renewal_notice_due(today)
+        if due:
+            self._subscription_in_units(due, lambda units: units._renewal_send_notice())
+
+    def _subscription_renew_with_token(self, today):
+        """Charge the renewals due, and the cards due for a try today; those
+        waiting for their next try go on with their grace period."""
+        waiting = self.filtered(lambda o: o.subscription_state == "to_renew")
+        resting = waiting - waiting._renewal_retry_due(today)
+        handled = self.browse()
+        if resting:
+            try:
+                with self._subscription_isolated():
+                    locked = resting._subscription_lock_batch(today)
+                    locked._subscription_process_without_card(today)
+                    handled = locked
+            except Exception:
+                _logger.exception("Renewal batch %s failed.", resting.ids)
+        charged = self - resting
+        if charged:
+            charged._renewal_record_tries(today)
+            handled |= super(SaleOrder, charged)._subscription_renew_with_token(today)
+        return handled
+
+    def _subscription_charge_outcome(self, paid, today):
+        opening = self.filtered(lambda o: o.subscription_state == "in_progress")
+        handled = super()._subscription_charge_outcome(paid, today)
+        # Their card was declined: the decline email instead of "needs a card".
+        opening.filtered(
+            lambda o: o.subscription_state == "to_renew"
+            and o.subscription_notice == "to_renew"
+        ).with_context(mail_notrack=True).subscription_notice = "declined"
+        return handled
+
+    def _subscription_send_notices_locked(self):
+        declined = self.filtered(lambda o: o.subscription_notice == "declined")
+        orders = super()._subscription_send_notices_locked()
+        (declined & orders).filtered(
+            lambda o: o.subscription_state == "to_renew"
+        )._subscription_send_mail("mail_template_subscription_declined")
+        return orders

@@ -61,7 +61,8 @@ class TestDunning(SubscriptionCommon):
         self.assertEqual(set(charges.mapped("state")), {"error"})
         # Each try is logged on the subscription with the provider's message.
         logged = self.subscription.message_ids.filtered(
-            lambda m: "The card was declined (test card)." in (m.body or "")
+            lambda m: m.message_type == "notification"
+            and "The card was declined (test card)." in (m.body or "")
         )
         self.assertEqual(len(logged), 3)
         with freeze_time("2026-01-03"):
@@ -239,7 +240,8 @@ class TestRenewalNotice(SubscriptionCommon):
         self.assertEqual(len(mail), 1)
         self.assertIn("01/01/2027", mail.subject)
         self.assertIn("4242", mail.body_html)
-        self.assertIn("$\xa0160.00", mail.body_html)
+        # The application and three users, with the company's 15% tax.
+        self.assertIn("$\xa0184.00", mail.body_html)
         self.assertIn(
             f"/my/subscriptions/{self.subscription.id}/payment_method", mail.body_html
         )
@@ -328,8 +330,24 @@ class TestDeclineEmailLinks(PortalAccountHttpCommon):
         response = self._get(link)
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, self.declined.name)
+        # Another customer: without the link's token, sent back to /my; with
+        # it, none of the owner's cards, and none of them can be put on it.
         self._login(self.other_portal_user)
-        self.assertRedirect(self._get(link), "/my")
+        self.assertRedirect(self._get(urlsplit(link).path), "/my")
+        response = self._get(link)
+        self.assertNotLeaking(response, "1881", self.token.payment_details)
+        response = self._post(
+            link,
+            {
+                "csrf_token": self._csrf_token(link),
+                "token_id": self.token.id,
+            },
+        )
+        self.assertRedirect(
+            response,
+            f"/my/subscriptions/{self.declined.id}/payment_method?error=invalid_token",
+        )
+        self.assertEqual(self.declined.payment_token_id, self.declined_card)
         self._login(None)
         response = self._get(link)
         self.assertIn(response.status_code, (302, 303))

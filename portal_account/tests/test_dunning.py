@@ -339,7 +339,10 @@ class TestDeclineEmailLinks(PortalAccountHttpCommon):
         response = self._post(
             link,
             {
-                "csrf_token": self._csrf_token(link),
+                # A form of the other customer's own, for their session's token.
+                "csrf_token": self._csrf_token(
+                    f"/my/subscriptions/{self.other_subscription.id}/payment_method"
+                ),
                 "token_id": self.token.id,
             },
         )

@@ -99,7 +99,7 @@ def main():
             path = os.path.join(folder, f"{name}.html")
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(page)
-            browser.navigate(f"file://{path}", 760, 700)
+            browser.navigate(f"file://{path}", 760, 200)
             size = save_png(
                 browser.screenshot(760), os.path.join(OUT_DIR, f"{name}.png")
             )

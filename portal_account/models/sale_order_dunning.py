@@ -33,8 +33,9 @@ def sanitize_decline_message(message):
     return text
 
 
+# The dunning of subscriptions, apart from their life cycle in sale_order.py.
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _inherit = "sale.order"  # pylint: disable=consider-merging-classes-inherited
 
     subscription_notice = fields.Selection(
         selection_add=[("declined", "Payment declined")],
@@ -53,7 +54,6 @@ class SaleOrder(models.Model):
         "a card is tried at most once a day.",
     )
     renewal_amount = fields.Monetary(
-        string="Renewal Amount",
         currency_field="currency_id",
         compute="_compute_renewal_amount",
         help="What the next renewal bills: the recurring lines, taxes included.",

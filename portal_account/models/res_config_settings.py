@@ -2,8 +2,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
-from .sale_order import DEFAULT_EXPIRY_WARNING_DAYS, EXPIRY_WARNING_PARAM
 from .sale_order_dunning import RETRY_DAYS_PARAM
+from .sale_order_renewal import (
+    DEFAULT_EXPIRY_WARNING_DAYS,
+    DEFAULT_MAX_ATTEMPTS,
+    EXPIRY_WARNING_PARAM,
+    MAX_ATTEMPTS_PARAM,
+)
 from .subscription_plan import DEFAULT_GRACE_PERIOD_DAYS, GRACE_PERIOD_PARAM
 
 
@@ -29,4 +34,12 @@ class ResConfigSettings(models.TransientModel):
         help="Days after the renewal date on which a declined card is charged "
         "again, e.g. 1, 3, 5. Empty: every day of the grace period. A card is "
         "never charged more than once a day.",
+    )
+    subscription_charge_max_attempts = fields.Integer(
+        string="Charge Attempts",
+        config_parameter=MAX_ATTEMPTS_PARAM,
+        default=DEFAULT_MAX_ATTEMPTS,
+        help="How many times a renewal charge whose outcome is unknown (its "
+        "request failed) is sent again, to providers that recognise it, before "
+        "the subscription is flagged as a charge to check.",
     )

@@ -1,14 +1,21 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import logging
+"""The dunning of subscriptions: card retries, the decline email's data, and
+the admins' Dunning view with its actions.
+
+The renewal engine (``sale_order_renewal.py``) calls the retry rule here when
+it decides who is charged, and records each day's try when it charges.
+"""
+# A third class inheriting sale.order, on purpose: the dunning reads apart from
+# the engine and from the life cycle in sale_order.py.
+# pylint: disable=consider-merging-classes-inherited
+
 import re
 from datetime import timedelta
 from html import unescape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-
-_logger = logging.getLogger(__name__)
 
 RETRY_DAYS_PARAM = "portal_account.renewal_retry_days"
 DECLINE_MESSAGE_LENGTH = 200
@@ -33,9 +40,8 @@ def sanitize_decline_message(message):
     return text
 
 
-# The dunning of subscriptions, apart from their life cycle in sale_order.py.
 class SaleOrder(models.Model):
-    _inherit = "sale.order"  # pylint: disable=consider-merging-classes-inherited
+    _inherit = "sale.order"
 
     subscription_notice = fields.Selection(
         selection_add=[("declined", "Payment declined")],
@@ -141,9 +147,7 @@ class SaleOrder(models.Model):
         self.ensure_one()
         if self.subscription_state != "to_renew":
             return False
-        if not (
-            self.payment_token_id and self.payment_token_id._is_valid_for_charge(today)
-        ):
+        if not self._subscription_can_pay_with(self.payment_token_id, today):
             return "no_card"
         if self.renewal_next_try_date == today:
             return "retry_due"
@@ -185,45 +189,60 @@ class SaleOrder(models.Model):
         days = {int(day) for day in re.findall(r"\d+", value)}
         return days or None
 
-    def _renewal_retry_due(self, today):
-        """The subscriptions waiting for their renewal whose card is to be tried
-        again today: at most once a day, on the days of the setting, during the
-        grace period. No query: the engine's batches read all of it already."""
+    def _renewal_retry_due(self, day):
+        """Whether the card of this subscription waiting for its renewal is to
+        be tried again on ``day``: in the grace period, on a day of the
+        setting, and not tried yet that day. No query: the engine asks it of
+        every subscription of its batches."""
+        self.ensure_one()
         retry_days = self._renewal_retry_days()
-        return self.filtered(
-            lambda o: o.subscription_state == "to_renew"
-            and o.next_invoice_date
-            and (not o.renewal_deadline or today <= o.renewal_deadline)
-            and (not o.renewal_last_try_date or o.renewal_last_try_date < today)
-            and (retry_days is None or (today - o.next_invoice_date).days in retry_days)
-            and o.payment_token_id
-            and o.payment_token_id._is_valid_for_charge(today)
+        return bool(
+            self.subscription_state == "to_renew"
+            and self.next_invoice_date
+            and (not self.renewal_deadline or day <= self.renewal_deadline)
+            and (not self.renewal_last_try_date or self.renewal_last_try_date < day)
+            and (
+                retry_days is None or (day - self.next_invoice_date).days in retry_days
+            )
+        )
+
+    def _renewal_answer_lost(self, today):
+        """Whether this subscription's card was tried today and the provider's
+        answer was lost: the charge is then sent again as itself, never as a
+        new one (``_renewal_charge``)."""
+        self.ensure_one()
+        if self.renewal_last_try_date != today:
+            # Every subscription of a batch but those tried today: no query.
+            return False
+        return bool(
+            self.env["payment.transaction"]
+            .sudo()
+            .search_count(
+                [
+                    ("invoice_ids", "in", self._subscription_period_invoices().ids),
+                    ("state", "=", "draft"),
+                    ("operation", "!=", "validation"),
+                ],
+                limit=1,
+            )
         )
 
     def _renewal_next_try(self, today):
         """The next day the card of this subscription will be tried, if any."""
         self.ensure_one()
-        if (
-            self.subscription_state != "to_renew"
-            or not self.next_invoice_date
-            or not self.payment_token_id
-        ):
-            return False
-        retry_days = self._renewal_retry_days()
         day = today
-        if self.renewal_last_try_date and self.renewal_last_try_date >= day:
-            day = self.renewal_last_try_date + timedelta(days=1)
-        last_day = self.renewal_deadline or day
-        while day <= last_day:
-            if (
-                retry_days is None or (day - self.next_invoice_date).days in retry_days
-            ) and self.payment_token_id._is_valid_for_charge(day):
-                return day
+        last_day = self.renewal_deadline or today
+        while day <= last_day and not self._renewal_retry_due(day):
             day += timedelta(days=1)
+        # A card that cannot pay on that day cannot on a later one either.
+        if day <= last_day and self._subscription_can_pay_with(
+            self.payment_token_id, day
+        ):
+            return day
         return False
 
     def _renewal_record_tries(self, today):
-        """Record that the cards of these subscriptions were tried ``today``."""
+        """Record that the cards of these subscriptions are tried ``today``."""
         untried = self.filtered(lambda o: o.renewal_last_try_date != today)
         # A technical date: no chatter entry (the charge logs its own outcome).
         untried.with_context(mail_notrack=True).renewal_last_try_date = today
@@ -238,10 +257,7 @@ class SaleOrder(models.Model):
                         order.name,
                     )
                 )
-            if not (
-                order.payment_token_id
-                and order.payment_token_id._is_valid_for_charge(today)
-            ):
+            if not order._subscription_can_pay_with(order.payment_token_id, today):
                 raise UserError(
                     self.env._(
                         "The subscription %s has no payment method that can be "
@@ -266,137 +282,24 @@ class SaleOrder(models.Model):
                         user=self.env.user.name,
                     )
                 )
-            order._renewal_charge_now(today)
+            order._renewal_charge_now()
         return True
 
-    def _renewal_charge_now(self, today):
+    def _renewal_charge_now(self):
         """Charge the open period of this subscription with its card, at once."""
         self.ensure_one()
+        # As a portal payment: wait for the engine if it holds the row.
+        self._subscription_lock(wait=True)
         return self._subscription_charge_open_period()
 
-    def _subscription_charge_open_period(self):
-        # Try Again Now, and a card attached from the portal: charged at once,
-        # and counted as the day's try.
-        self._renewal_record_tries(fields.Date.context_today(self))
-        return super()._subscription_charge_open_period()
-
     # ------------------------------------------------------------
-    # Business methods: notices and emails
+    # Business methods: the decline email's data
     # ------------------------------------------------------------
 
     def _renewal_open_invoices(self):
-        """The posted, unpaid invoices of the subscriptions' open periods."""
-        if not self:
-            return self.env["account.move"]
-        invoices = (
-            self.env["account.move"]
-            .sudo()
-            .search(
-                [
-                    ("subscription_id", "in", self.ids),
-                    ("state", "=", "posted"),
-                    ("payment_state", "not in", ("paid", "in_payment", "reversed")),
-                    (
-                        "subscription_period_start",
-                        "in",
-                        list(set(self.mapped("next_invoice_date"))),
-                    ),
-                ]
-            )
+        """The posted invoices of the subscriptions' open periods left to pay."""
+        return self._subscription_period_invoices().filtered(
+            lambda move: move.state == "posted"
+            and not move._subscription_is_paid()
+            and move.amount_residual > 0
         )
-        periods = {(order.id, order.next_invoice_date) for order in self}
-        return invoices.filtered(
-            lambda move: (move.subscription_id.id, move.subscription_period_start)
-            in periods
-        )
-
-    @api.model
-    def _renewal_notice_due(self, today):
-        """The running subscriptions whose customer is to be told today of the
-        coming renewal: within the plan's notice days, once per period."""
-        max_days = max(
-            self.env["subscription.plan"]
-            .with_context(active_test=False)
-            .search([("renewal_notice_days", ">", 0)])
-            .mapped("renewal_notice_days"),
-            default=0,
-        )
-        if not max_days:
-            return self.browse()
-        return self.search(
-            [
-                ("is_subscription", "=", True),
-                ("state", "=", "sale"),
-                ("subscription_state", "=", "in_progress"),
-                ("subscription_plan_id.renewal_notice_days", ">", 0),
-                ("next_invoice_date", ">", today),
-                ("next_invoice_date", "<=", today + timedelta(days=max_days)),
-            ]
-        ).filtered(
-            lambda o: (o.next_invoice_date - today).days
-            <= o.subscription_plan_id.renewal_notice_days
-            and o.renewal_notice_date != o.next_invoice_date
-        )
-
-    def _renewal_send_notice(self):
-        """Email the renewal notice, once per renewal date."""
-        for next_date, orders in self.grouped("next_invoice_date").items():
-            orders.with_context(mail_notrack=True).renewal_notice_date = next_date
-        self._subscription_send_mail("mail_template_subscription_renewal_notice")
-        return self
-
-    # ------------------------------------------------------------
-    # The renewal engine's steps
-    # ------------------------------------------------------------
-
-    @api.model
-    def _cron_subscription_renewal(self, *args, **kwargs):
-        today = fields.Date.context_today(self)
-        self._subscription_cron_env()._renewal_send_renewal_notices(today)
-        return super()._cron_subscription_renewal(*args, **kwargs)
-
-    @api.model
-    def _renewal_send_renewal_notices(self, today):
-        """Tell the customers of the coming renewals; a notice that cannot be
-        sent is logged and tried again the next day."""
-        due = self._renewal_notice_due(today)
-        if due:
-            self._subscription_in_units(due, lambda units: units._renewal_send_notice())
-
-    def _subscription_renew_with_token(self, today):
-        """Charge the renewals due, and the cards due for a try today; those
-        waiting for their next try go on with their grace period."""
-        waiting = self.filtered(lambda o: o.subscription_state == "to_renew")
-        resting = waiting - waiting._renewal_retry_due(today)
-        handled = self.browse()
-        if resting:
-            try:
-                with self._subscription_isolated():
-                    locked = resting._subscription_lock_batch(today)
-                    locked._subscription_process_without_card(today)
-                    handled = locked
-            except Exception:
-                _logger.exception("Renewal batch %s failed.", resting.ids)
-        charged = self - resting
-        if charged:
-            charged._renewal_record_tries(today)
-            handled |= super(SaleOrder, charged)._subscription_renew_with_token(today)
-        return handled
-
-    def _subscription_charge_outcome(self, paid, today):
-        opening = self.filtered(lambda o: o.subscription_state == "in_progress")
-        handled = super()._subscription_charge_outcome(paid, today)
-        # Their card was declined: the decline email instead of "needs a card".
-        opening.filtered(
-            lambda o: o.subscription_state == "to_renew"
-            and o.subscription_notice == "to_renew"
-        ).with_context(mail_notrack=True).subscription_notice = "declined"
-        return handled
-
-    def _subscription_send_notices_locked(self):
-        declined = self.filtered(lambda o: o.subscription_notice == "declined")
-        orders = super()._subscription_send_notices_locked()
-        (declined & orders).filtered(
-            lambda o: o.subscription_state == "to_renew"
-        )._subscription_send_mail("mail_template_subscription_declined")
-        return orders

@@ -4,7 +4,7 @@
     "name": "Customer Account Portal",
     "summary": "Subscriptions, renewals with a grace period, success packs and "
     "a complete customer account portal under /my",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.5.0",
     "category": "Sales/Sales",
     "license": "LGPL-3",
     "author": "portal_account contributors",
@@ -23,8 +23,11 @@
         "data/ir_sequence_data.xml",
         "data/ir_cron.xml",
         "data/mail_template_data.xml",
+        "data/mail_template_dunning_data.xml",
         "views/subscription_plan_views.xml",
         "views/sale_order_views.xml",
+        "views/sale_order_dunning_views.xml",
+        "views/subscription_grace_extend_views.xml",
         "views/hosted_database_views.xml",
         "views/success_pack_views.xml",
         "views/product_template_views.xml",
@@ -41,6 +44,7 @@
     ],
     "demo": [
         "demo/portal_account_demo.xml",
+        "demo/subscription_dunning_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": [

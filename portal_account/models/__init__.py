@@ -15,3 +15,5 @@ from . import sale_order_line
 from . import helpdesk_ticket
 from . import res_config_settings
 from . import sale_advance_payment_inv
+from . import sale_order_dunning
+from . import subscription_grace_extend

@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
+from .sale_order_dunning import RETRY_DAYS_PARAM
 from .sale_order_renewal import (
     DEFAULT_EXPIRY_WARNING_DAYS,
     DEFAULT_MAX_ATTEMPTS,
@@ -26,6 +27,13 @@ class ResConfigSettings(models.TransientModel):
         default=DEFAULT_EXPIRY_WARNING_DAYS,
         help="Days before a renewal at which customers whose card will have "
         "expired by then are warned.",
+    )
+    subscription_retry_days = fields.Char(
+        string="Card Retry Days",
+        config_parameter=RETRY_DAYS_PARAM,
+        help="Days after the renewal date on which a declined card is charged "
+        "again, e.g. 1, 3, 5. Empty: every day of the grace period. A card is "
+        "never charged more than once a day.",
     )
     subscription_charge_max_attempts = fields.Integer(
         string="Charge Attempts",

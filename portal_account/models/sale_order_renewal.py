@@ -45,6 +45,7 @@ SUBSCRIPTION_NOTICES = {
     "reminder": ("mail_template_subscription_reminder", "to_renew"),
     "closed": ("mail_template_subscription_closed", "closed"),
     "paid": ("mail_template_subscription_payment_done", "in_progress"),
+    "declined": ("mail_template_subscription_declined", "to_renew"),
 }
 UNDER_WAY_STATES = ("draft", "pending", "authorized")
 
@@ -58,7 +59,8 @@ class SaleOrder(models.Model):
 
     @api.model
     def _cron_subscription_renewal(self, batch_size=RENEWAL_BATCH_SIZE):
-        """Warn of expiring cards, then renew the due subscriptions.
+        """Warn of expiring cards, give notice of coming renewals, then renew
+        the due subscriptions.
 
         Return how many subscriptions were done with; the others are reported
         to the job runner, which calls again for them.
@@ -66,6 +68,7 @@ class SaleOrder(models.Model):
         today = fields.Date.context_today(self)
         engine = engine_env(self)
         engine._renewal_warn_card_expiry(today)
+        engine._renewal_send_renewal_notices(today)
         batches = Batches(
             engine,
             engine._renewal_due_domain(today),
@@ -150,9 +153,17 @@ class SaleOrder(models.Model):
         return self.search([("id", "in", locked.ids)] + self._renewal_due_domain(today))
 
     def _renewal_may_charge(self, today):
-        """Whether the open period is to be charged today, with the card set."""
+        """Whether the open period is to be charged today, with the card set.
+
+        A declined card is tried again at most once a day, on the retry days
+        (``sale_order_dunning.py``), however often the engine runs; a charge
+        of today whose answer was lost is still sent again, as itself.
+        """
         self.ensure_one()
-        if self.subscription_state == "to_renew" and today > self.renewal_deadline:
+        if self.subscription_state == "to_renew" and (
+            today > self.renewal_deadline
+            or not (self._renewal_retry_due(today) or self._renewal_answer_lost(today))
+        ):
             return False
         return self._subscription_can_pay_with(self.payment_token_id, today)
 
@@ -251,8 +262,11 @@ class SaleOrder(models.Model):
                     "subscription_charge_attempt_date": now,
                 }
             )
+        unpaid = to_pay - existing.invoice_ids
+        # The day's try of each card, for the once-a-day rule of retries.
+        unpaid.subscription_id._renewal_record_tries(fields.Date.context_today(self))
         values_by_token = defaultdict(list)
-        for invoice in to_pay - existing.invoice_ids:
+        for invoice in unpaid:
             order = invoice.subscription_id
             values_by_token[order.payment_token_id].append(
                 order._renewal_charge_values(invoice)
@@ -326,7 +340,7 @@ class SaleOrder(models.Model):
         )._subscription_flag_charge()
         waiting = under_way.invoice_ids.subscription_id & self
         declined = self - paid - waiting
-        opened = declined._subscription_set_to_renew(today)
+        opened = declined._subscription_set_to_renew(today, notice="declined")
         (declined - opened)._renewal_remind(today)
         handled = self - waiting
         handled._renewal_mark_checked(today)
@@ -401,8 +415,12 @@ class SaleOrder(models.Model):
             due.subscription_notice = "reminder"
             self._subscription_trigger_notices()
 
-    def _subscription_set_to_renew(self, today):
-        """Open the grace period of subscriptions whose renewal is not paid."""
+    def _subscription_set_to_renew(self, today, notice="to_renew"):
+        """Open the grace period of subscriptions whose renewal is not paid.
+
+        ``notice`` is the email the customer is owed: "to_renew" when there
+        was no card to charge, "declined" when the card was declined.
+        """
         by_deadline = self.filtered(
             lambda o: o.subscription_state == "in_progress"
         ).grouped(
@@ -415,7 +433,7 @@ class SaleOrder(models.Model):
                     "subscription_state": "to_renew",
                     "renewal_deadline": deadline,
                     "subscription_checked_date": today,
-                    "subscription_notice": "to_renew",
+                    "subscription_notice": notice,
                 }
             )
         if by_deadline:
@@ -662,6 +680,46 @@ class SaleOrder(models.Model):
                     group.subscription_expiry_warned_date = next_date
                 unit.records._subscription_send_mail(
                     "mail_template_subscription_card_expiring"
+                )
+
+    @api.model
+    def _renewal_send_renewal_notices(self, today):
+        """Tell customers of their coming renewal, its plan's notice days before."""
+        max_days = max(
+            self.env["subscription.plan"]
+            .with_context(active_test=False)
+            .search([("renewal_notice_days", ">", 0)])
+            .mapped("renewal_notice_days"),
+            default=0,
+        )
+        if not max_days:
+            return
+        orders = self.search(
+            [
+                ("is_subscription", "=", True),
+                ("state", "=", "sale"),
+                ("subscription_state", "=", "in_progress"),
+                ("subscription_plan_id.renewal_notice_days", ">", 0),
+                ("next_invoice_date", "<=", today + timedelta(days=max_days)),
+                ("next_invoice_date", ">", today),
+            ]
+        ).filtered(
+            lambda o: (o.next_invoice_date - today).days
+            <= o.subscription_plan_id.renewal_notice_days
+            and o.renewal_notice_date != o.next_invoice_date
+        )
+        # Once per period; a notice that cannot be sent is logged and tried
+        # again the next day, and never holds back the renewals.
+        for unit in work_units(orders):
+            with unit:
+                for next_date, group in unit.records.grouped(
+                    "next_invoice_date"
+                ).items():
+                    group.with_context(
+                        mail_notrack=True
+                    ).renewal_notice_date = next_date
+                unit.records._subscription_send_mail(
+                    "mail_template_subscription_renewal_notice"
                 )
 
     @api.model

@@ -36,6 +36,12 @@ class SubscriptionPlan(models.Model):
         help="Days a customer has to fix an unpaid renewal before the "
         "subscription is closed and its databases are suspended.",
     )
+    renewal_notice_days = fields.Integer(
+        string="Renewal Notice (days)",
+        default=0,
+        help="Days before a renewal that the customer is told of its date, amount "
+        "and card. 0: no notice.",
+    )
     company_id = fields.Many2one(
         comodel_name="res.company",
         default=lambda self: self.env.company,
@@ -91,6 +97,17 @@ class SubscriptionPlan(models.Model):
                 raise ValidationError(
                     self.env._(
                         "The grace period of plan %(plan)s cannot be negative.",
+                        plan=plan.name,
+                    )
+                )
+
+    @api.constrains("renewal_notice_days")
+    def _check_renewal_notice_days(self):
+        for plan in self:
+            if plan.renewal_notice_days < 0:
+                raise ValidationError(
+                    self.env._(
+                        "The renewal notice of plan %(plan)s cannot be negative.",
                         plan=plan.name,
                     )
                 )

@@ -12,3 +12,4 @@ from . import test_renewal_batch
 from . import test_renewal_charges
 from . import test_renewal_equivalence
 from . import test_subscription_invoicing
+from . import test_dunning

@@ -109,6 +109,30 @@ class TestHangingCharges(SubscriptionCommon):
         self.assertEqual(self.subscription.next_invoice_date, date(2026, 2, 1))
         self.assertFalse(self.subscription.subscription_charge_to_check)
 
+    def test_lost_answer_of_a_retry_sent_again_the_same_day(self):
+        """A declined card's retry of the day loses its answer: the rerun
+        sends it again as itself, however once-a-day retries are."""
+        token = self.subscription.payment_token_id
+        self._set_card_outcome(token, "error")
+        self.lose_answers = 0
+        self._run("2026-01-01 03:00")
+        self.assertEqual(self.subscription.subscription_state, "to_renew")
+        self._set_card_outcome(token, "done")
+        self.lose_answers = 1
+        self._run("2026-01-02 03:00")
+        retry = self._charges().filtered(lambda tx: tx.state == "draft")
+        self.assertEqual(len(retry), 1)
+        self.assertEqual(self.subscription.renewal_last_try_date, date(2026, 1, 2))
+
+        self._run("2026-01-02 04:00")
+        self._run("2026-01-02 05:00")
+
+        self.assertEqual(len(self._charges()), 2, "the decline, then the retry")
+        self.assertEqual(retry.state, "done")
+        self.assertEqual(self.ledger[retry.reference], 1)
+        self.assertEqual(self.subscription.subscription_state, "in_progress")
+        self.assertFalse(self.subscription.subscription_charge_to_check)
+
     def test_lost_answer_of_a_provider_that_does_not_deduplicate(self):
         """Sent again, it could be charged twice: flagged at once instead."""
         self._run("2026-01-01 03:00", deduplicates=False)

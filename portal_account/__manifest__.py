@@ -23,7 +23,9 @@
         "data/ir_sequence_data.xml",
         "data/ir_cron.xml",
         "data/mail_template_data.xml",
+        "data/mail_template_lifecycle_data.xml",
         "views/subscription_plan_views.xml",
+        "views/subscription_close_reason_views.xml",
         "views/sale_order_views.xml",
         "views/hosted_database_views.xml",
         "views/success_pack_views.xml",
@@ -41,6 +43,7 @@
     ],
     "demo": [
         "demo/portal_account_demo.xml",
+        "demo/subscription_close_reason_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": [

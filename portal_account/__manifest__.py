@@ -43,7 +43,7 @@
     ],
     "demo": [
         "demo/portal_account_demo.xml",
-        "demo/subscription_close_reason_demo.xml",
+        "demo/subscription_lifecycle_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": [

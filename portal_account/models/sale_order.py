@@ -665,23 +665,32 @@ class SaleOrder(models.Model):
         return self.currency_id.round(amount * days_left / period_days)
 
     def _subscription_period_unit_price(self, product):
-        """The price per period of ``product`` on this subscription.
+        """The price per period of ``product`` on this subscription."""
+        return self._subscription_period_unit_prices(product)[product]
+
+    def _subscription_period_unit_prices(self, products):
+        """The price per period of each of ``products`` on this subscription.
 
         The subscription's own line's price when it has the product, else the
-        subscription's pricelist price.
+        subscription's pricelist price (read for all of them at once).
         """
         self.ensure_one()
-        line = self.order_line.filtered(
-            lambda line: line.product_id == product
-            and line._is_subscription_recurring()
-        )[:1]
-        if line:
-            return line.price_unit * (1 - (line.discount or 0.0) / 100)
-        if self.pricelist_id:
-            return self.pricelist_id._get_product_price(
-                product, 1.0, currency=self.currency_id, uom=product.uom_id
+        prices = {}
+        for line in self.order_line:
+            if line.product_id in products and line._is_subscription_recurring():
+                prices.setdefault(
+                    line.product_id,
+                    line.price_unit * (1 - (line.discount or 0.0) / 100),
+                )
+        others = products.filtered(lambda product: product not in prices)
+        if others and self.pricelist_id:
+            pricelist_prices = self.pricelist_id._get_products_price(
+                others, 1.0, currency=self.currency_id
             )
-        return product.lst_price
+            prices.update((product, pricelist_prices[product.id]) for product in others)
+        else:
+            prices.update((product, product.lst_price) for product in others)
+        return prices
 
     def _subscription_change_products(self):
         """The products the customer may change: the subscription's, then the plan's."""
@@ -721,7 +730,9 @@ class SaleOrder(models.Model):
         self.ensure_one()
         rows = []
         due_now = recurring = 0.0
-        for product in self._subscription_change_products():
+        products = self._subscription_change_products()
+        period_prices = self._subscription_period_unit_prices(products)
+        for product in products:
             line = self.order_line.filtered(
                 lambda line, product=product: line.product_id == product
                 and line._is_subscription_recurring()
@@ -735,7 +746,7 @@ class SaleOrder(models.Model):
             )
             if new_quantity is None:
                 new_quantity = quantity if pending is None else pending
-            period_price = self._subscription_period_unit_price(product)
+            period_price = period_prices[product]
             prorated_price = self._subscription_prorate(period_price)
             added = max(new_quantity - quantity, 0)
             due_now += added * prorated_price

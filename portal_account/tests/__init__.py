@@ -10,3 +10,4 @@ from . import test_renewal_faults
 from . import test_mail_template
 from . import test_renewal_batch
 from . import test_subscription_lifecycle
+from . import test_portal_lifecycle

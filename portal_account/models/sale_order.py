@@ -99,7 +99,7 @@ class SaleOrder(models.Model):
         index="btree_not_null",
         help="Why the customer closed the subscription.",
     )
-    close_comment = fields.Text(string="Close Comment", copy=False)
+    close_comment = fields.Text(copy=False)
     subscription_end_date = fields.Date(
         string="End Date",
         tracking=True,

@@ -139,6 +139,29 @@ class TestSubscriptionLifecycle(SubscriptionCommon):
             self.subscription._subscription_request_close(reason)
         self.assertFalse(self.subscription.subscription_end_date)
 
+    def test_closes_by_reason_and_month(self):
+        """What the backend's analysis of closes groups by."""
+        with freeze_time("2026-01-20"):
+            self.subscription._subscription_request_close(self.reason)
+        other = self._create_subscription(token=self.token, start=date(2026, 1, 1))
+        with freeze_time("2026-02-01"):
+            self._run_renewal()
+        closed = self.env["sale.order"].search(
+            [("subscription_state", "=", "closed"), ("close_reason", "=", "customer")]
+        )
+        self.assertIn(self.subscription, closed)
+        self.assertNotIn(other, closed)
+        groups = self.env["sale.order"]._read_group(
+            [("id", "in", closed.ids)],
+            ["close_reason_id", "subscription_close_date:month"],
+            ["__count"],
+        )
+        self.assertIn((self.reason, date(2026, 2, 1), 1), groups)
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "portal_account.sale_order_subscription_close_action"
+        )
+        self.assertEqual(action["view_mode"], "graph,pivot,list,form")
+
     # ------------------------------------------------------------
     # Pause and resume
     # ------------------------------------------------------------

@@ -5,6 +5,10 @@
 # HTTP server and browser included. The database is dropped at the end.
 #   ./scripts/test.sh [pytest args]    e.g. ./scripts/test.sh -k portal -x
 #   SKIP_LINT=1          skip the lint gates (quick local loops)
+#   TEST_RUNNER          pytest (default), odoo (Odoo's own runner, as OCA's CI
+#                        runs addons: -i portal_account --test-enable
+#                        --test-tags /portal_account, in a database of its
+#                        own) or both
 #   ODOO_TEST_LOG_LEVEL  Odoo log level during tests (default warn)
 #   PYTHON               interpreter that imports Odoo 18 (default python3)
 #   PORT                 HTTP port of the tests' server (default: a free one)
@@ -106,6 +110,34 @@ fi
 read -r state demo <<<"$(module_state "$TEST_DB" portal_account --with-demo)"
 [[ "$state" == installed && "$demo" == demo ]] ||
     die "portal_account is '$state' ($demo) in $TEST_DB after install; expected installed with demo data."
+
+# Odoo's own runner installs the addon in a new database and runs its tests
+# there; its last line counts them: "N failed, M error(s) of T tests".
+run_odoo_runner() {
+    local db="${TEST_DB}_runner" log="$LOG_DIR/odoo-runner-$TEST_DB.log" rc=0
+    info "Odoo's test runner: -i $INSTALL_MODULES --test-tags /portal_account in $db (log: ${log#"$REPO_ROOT"/})"
+    odoo_cmd -c "$ODOO_CONF" -d "$db" -i "$INSTALL_MODULES" --test-enable \
+        --test-tags /portal_account --stop-after-init --log-level=test \
+        >"$log" 2>&1 || rc=$?
+    odoo_cmd db -c "$ODOO_CONF" drop "$db" >/dev/null 2>&1 || true
+    local summary
+    summary="$(grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$log" | tail -n 1)"
+    grep -E ' (ERROR|CRITICAL) ' "$log" | tail -n 40 >&2 || true
+    [[ -n "$summary" ]] || die "Odoo's test runner ran no test (exit $rc); see $log."
+    info "Odoo's test runner: $summary"
+    [[ "$summary" == "0 failed, 0 error(s) of "* && "$rc" == 0 ]] ||
+        die "Odoo's test runner: $summary (exit $rc); see $log."
+}
+
+case "${TEST_RUNNER:-pytest}" in
+pytest) ;;
+odoo)
+    run_odoo_runner
+    exit 0
+    ;;
+both) run_odoo_runner ;;
+*) die "TEST_RUNNER is '${TEST_RUNNER}': use pytest, odoo or both." ;;
+esac
 
 # Without a test path among the arguments, pytest.ini's testpaths
 # (portal_account/tests) applies.

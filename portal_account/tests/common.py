@@ -110,6 +110,14 @@ class SubscriptionCommon(AccountTestInvoicingCommon):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=False))
         cls.company = cls.env.company
+        # The customer emails need a sender, which a database gets from its
+        # mail settings (core's mail tests set the same two).
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "mail.catchall.domain", "example.com"
+        )
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "mail.default.from", "notifications"
+        )
         cls.plan = cls.env["subscription.plan"].create(
             {
                 "name": "Monthly",

@@ -13,13 +13,11 @@ import logging
 import re
 from urllib.parse import quote, urlencode, urlsplit
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from odoo import http
 from odoo.tests import tagged
 
 from .common_portal import PortalAccountHttpCommon
+from .properties import HealthCheck, given, settings, st
 
 settings.register_profile(
     "portal_account_hostile",

@@ -54,8 +54,11 @@ INVOICES_ROWS = 80  # core's _items_per_page
 WARMUP = 3
 PROFILE_SET = 100
 HOME_RATIO_TARGET = 1.2
-BILLING_RATIO_TARGET = 1.5
-GRACE_RATE_TARGET = 1000
+# Billing and charging at most this many times core's own way of paying the
+# same invoices (create + post + Register Payment); grace transitions with
+# their emails at most this many times the plain-core way on the same records.
+BILLING_RATIO_TARGET = 1.0
+GRACE_CORE_RATIO_TARGET = 0.5
 LINEAR_SLACK = 1.2
 LOG_LINE = re.compile(
     r'"(?P<method>GET|POST) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3}) \S+ '
@@ -423,6 +426,7 @@ def measure_engine(db, levels):
     results = {}
     for level in levels:
         for kind, mode in (
+            ("grace", "core-grace"),
             ("grace", "engine"),
             ("card", "baseline"),
             ("card", "paid-baseline"),
@@ -533,6 +537,12 @@ def engine_rows(engine, levels):
     ]
     rows = [
         ("grace transitions (no card), their notices emailed", "grace", "engine"),
+        (
+            "same grace transitions the plain-core way (tracked write + "
+            "send_mail per record)",
+            "grace",
+            "core-grace",
+        ),
         ("billing + charging (card), their receipts emailed", "card", "engine"),
         ("bare ORM create + post, same invoices", "card", "baseline"),
         (
@@ -553,6 +563,15 @@ def engine_rows(engine, levels):
                 cell += f" (emailing: {result['email_seconds']:.1f} s)"
             cells.append(cell)
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    cells = []
+    for level in levels:
+        ratio = (
+            get(level, "grace", "engine")["seconds"]
+            / get(level, "grace", "core-grace")["seconds"]
+        )
+        cells.append(f"{ratio:.2f}x")
+    title = "grace transitions / the plain-core way"
+    lines.append(f"| {title} | " + " | ".join(cells) + " |")
     for title, mode in (
         ("billing + charging / bare create + post", "baseline"),
         ("billing + charging / invoices paid with Register Payment", "paid-baseline"),
@@ -563,7 +582,7 @@ def engine_rows(engine, levels):
                 get(level, "card", "engine")["seconds"]
                 / get(level, "card", mode)["seconds"]
             )
-            cells.append(f"{ratio:.1f}x")
+            cells.append(f"{ratio:.2f}x")
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
     cells = []
     for level in levels:
@@ -632,32 +651,32 @@ def targets(pages, invoices, engine, volumes, invoice_volumes, levels):
         )
     if engine:
         small, big = levels[0], levels[-1]
-        grace = [engine[f"{level}-grace-engine"] for level in levels]
-        rate = min(run["per_second"] for run in grace)
-        # The same runs without the time spent rendering and queueing the emails.
-        moves = min(
-            run["count"] / (run["seconds"] - run["email_seconds"]) for run in grace
-        )
+        grace_ratios = [
+            engine[f"{level}-grace-engine"]["seconds"]
+            / engine[f"{level}-grace-core-grace"]["seconds"]
+            for level in levels
+        ]
         lines.append(
-            f"- grace transitions >= {GRACE_RATE_TARGET:,}/s, their notices emailed: "
-            f"{met(rate >= GRACE_RATE_TARGET)} ({rate:.0f}/s; the state changes "
-            f"alone, without emailing: {moves:.0f}/s)"
+            f"- grace transitions, their notices emailed, within "
+            f"{GRACE_CORE_RATIO_TARGET}x of the plain-core way on the same records: "
+            f"{met(max(grace_ratios) <= GRACE_CORE_RATIO_TARGET)} "
+            f"({max(grace_ratios):.2f}x)"
         )
         ratios = [
             engine[f"{level}-card-engine"]["seconds"]
-            / engine[f"{level}-card-baseline"]["seconds"]
+            / engine[f"{level}-card-paid-baseline"]["seconds"]
             for level in levels
         ]
-        # What recording the payments costs core on its own, beside the target.
-        paid = min(
-            engine[f"{level}-card-paid-baseline"]["seconds"]
+        bare = max(
+            engine[f"{level}-card-engine"]["seconds"]
             / engine[f"{level}-card-baseline"]["seconds"]
             for level in levels
         )
         lines.append(
-            f"- billing + charging within {BILLING_RATIO_TARGET}x of bare create + "
-            f"post: {met(max(ratios) <= BILLING_RATIO_TARGET)} ({max(ratios):.1f}x; "
-            f"the same invoices paid with core's Register Payment take {paid:.1f}x)"
+            f"- billing + charging within {BILLING_RATIO_TARGET}x of core's own way "
+            f"of paying the same invoices (create + post + Register Payment): "
+            f"{met(max(ratios) <= BILLING_RATIO_TARGET)} ({max(ratios):.2f}x; "
+            f"{bare:.2f}x of the bare create + post)"
         )
         if big != small:
             growth = {}

@@ -3,6 +3,7 @@
 from odoo import fields, http
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
+from odoo.osv import expression
 
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 from odoo.addons.sale.controllers import portal as sale_portal
@@ -158,36 +159,38 @@ class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
     def _get_subscription_valid_tokens(self, order_sudo):
         """The tokens the current user may put on the subscription.
 
-        Searched as superuser because the customer's company tokens are not
-        readable by its contacts; the domain is the ownership check, like core's
-        ``/payment/archive_token``.
+        The subscription says which cards may pay it; of those, a contact sees
+        their own and their company's, as on core's /my/payment_method.
+        Searched as superuser because the company's tokens are not readable by
+        its contacts: the domain is the ownership check.
         """
         partner = request.env.user.partner_id
         if request.env.user._is_public() or (
             partner.commercial_partner_id != order_sudo.partner_id.commercial_partner_id
         ):
             return request.env["payment.token"]
+        today = fields.Date.context_today(order_sudo)
         return (
             request.env["payment.token"]
             .sudo()
             .search(
-                [
-                    (
-                        "partner_id",
-                        "in",
-                        [partner.id, partner.commercial_partner_id.id],
-                    ),
-                    ("active", "=", True),
-                    ("is_expired", "=", False),
-                    ("provider_id.state", "in", ("enabled", "test")),
-                    ("company_id", "=", order_sudo.company_id.id),
-                ],
+                expression.AND(
+                    [
+                        order_sudo._subscription_payment_token_domain(today),
+                        [
+                            (
+                                "partner_id",
+                                "in",
+                                [partner.id, partner.commercial_partner_id.id],
+                            )
+                        ],
+                    ]
+                ),
                 order="id desc",
             )
         )
 
     def _subscription_get_page_view_values(self, order_sudo, access_token, **kwargs):
-        token_sudo = order_sudo.payment_token_id
         values = {
             "page_name": "subscription",
             "subscription": order_sudo,
@@ -217,10 +220,8 @@ class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
             "close_end_date": order_sudo._subscription_close_end_date(),
             "close_closes_now": order_sudo._subscription_close_end_date()
             <= fields.Date.context_today(order_sudo),
-            "token_expires_before_renewal": bool(
-                token_sudo.expiry_date
-                and order_sudo.next_invoice_date
-                and token_sudo.expiry_date < order_sudo.next_invoice_date
+            "token_expires_before_renewal": (
+                order_sudo.payment_token_expires_before_renewal
             ),
         }
         return self._get_page_view_values(

@@ -4,14 +4,17 @@ from . import hosted_database
 from . import success_pack
 from . import success_pack_log
 from . import payment_token
+from . import payment_provider
 from . import payment_transaction
 from . import mail_template
 from . import product_template
 from . import res_partner
 from . import account_move
 from . import sale_order
+from . import sale_order_renewal
 from . import sale_order_lifecycle
 from . import sale_order_line
 from . import subscription_pause_wizard
 from . import helpdesk_ticket
 from . import res_config_settings
+from . import sale_advance_payment_inv

@@ -3,6 +3,10 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
+# The payment states in which an invoice's period counts as paid. "Reversed" is
+# not one: a credit note cancels the period's invoice, nobody paid it.
+PAID_STATES = ("paid", "in_payment")
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
@@ -35,6 +39,11 @@ class AccountMove(models.Model):
             )
         )
         return res
+
+    def _subscription_is_paid(self):
+        """Whether this invoice is paid, for its subscription and its customer."""
+        self.ensure_one()
+        return self.payment_state in PAID_STATES
 
     def _invoice_paid_hook(self):
         res = super()._invoice_paid_hook()

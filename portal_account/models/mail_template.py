@@ -16,14 +16,17 @@ class MailTemplate(models.Model):
     ):
         """Compile a QWeb body once for all the records it is rendered for.
 
-        Core compiles an inline QWeb body again for each record, which is most
-        of the cost of queueing the same email to thousands of customers (the
-        renewal engine's notices). The rendering itself is core's: the same
-        values, options and restrictions, one compiled function. Any failure is
-        left to core's own loop, which reports it for the record at fault.
+        Under the renewal engine's context key only: core compiles an inline
+        QWeb body again for each record, which is most of the cost of queueing
+        the same email to thousands of customers. The rendering itself is
+        core's: the same values, options and restrictions, one compiled
+        function (``tests/test_mail_template.py`` compares the bodies). Any
+        failure is left to core's own loop, which reports it for the record at
+        fault.
         """
         if (
-            len(res_ids) < 2
+            not self.env.context.get("subscription_renewal")
+            or len(res_ids) < 2
             or not template_src
             or not self._has_unsafe_expression_template_qweb(template_src, model)
         ):

@@ -69,16 +69,6 @@ class PaymentToken(models.Model):
         )
         return res
 
-    def _is_valid_for_charge(self, date=None):
-        """Whether the token can be charged on ``date`` (default: today)."""
-        self.ensure_one()
-        date = date or fields.Date.context_today(self)
-        return bool(
-            self.active
-            and self.provider_id.state in ("enabled", "test")
-            and not (self.expiry_date and self.expiry_date < date)
-        )
-
     def _detach_from_subscriptions(self):
         """Leave the subscriptions paid by these tokens without a method."""
         subscriptions = (

@@ -1,84 +1,150 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from collections import Counter, defaultdict
+from datetime import timedelta
 
-from odoo import SUPERUSER_ID, Command, api, models
+from odoo import Command, fields, models
+from odoo.tools import html2plaintext
+
+from ..tools.work_units import WorkUnit, work_units
+
+# A charge whose outcome is unknown is sent again this soon: well within the
+# time its provider keeps the idempotency key (payment_provider.py).
+RESEND_DELAY = timedelta(hours=1)
 
 
 class PaymentTransaction(models.Model):
     _inherit = "payment.transaction"
 
-    def _log_message_on_linked_documents(self, message):
-        """Collect the invoices' messages when the renewal engine asks for it.
+    subscription_charge_attempts = fields.Integer(
+        string="Charge Attempts",
+        readonly=True,
+        copy=False,
+        help="How many times the renewal engine sent this charge to its provider.",
+    )
+    subscription_charge_attempt_date = fields.Datetime(
+        string="Last Charge Attempt", readonly=True, copy=False
+    )
 
-        With a list as ``subscription_invoice_log`` in the context, the message
-        core posts on each invoice is appended to it as ``(invoice, message,
-        author)`` instead, for ``_subscription_log_on_invoices`` to log with the
-        messages of the other transactions of the batch.
+    # ------------------------------------------------------------
+    # The renewal engine's steps on its charges
+    # ------------------------------------------------------------
+
+    def _renewal_send(self):
+        """Send each charge to its provider, in a unit of its own.
+
+        A charge whose request raised stays in draft: whether the provider took
+        the money is unknown. The next run sends it again as itself or flags it
+        (``sale.order._renewal_charge``); that run is brought forward so that a
+        resend falls well within the time providers keep idempotency keys.
         """
-        invoice_log = self.env.context.get("subscription_invoice_log")
-        if invoice_log is not None:
-            # The author core gives these messages.
-            author = (
-                self.env.user.partner_id
-                if self.env.uid == SUPERUSER_ID
-                else self.partner_id
-            )
-            invoice_log.extend(
-                (invoice, message, author)
-                for invoice in super()._get_invoices_to_notify()
-            )
-        return super()._log_message_on_linked_documents(message)
-
-    def _get_invoices_to_notify(self):
-        """No invoice while the renewal engine collects their messages."""
-        invoices = super()._get_invoices_to_notify()
-        if self.env.context.get("subscription_invoice_log") is not None:
-            return invoices.browse()
-        return invoices
-
-    @api.model
-    def _subscription_log_on_invoices(self, invoice_log):
-        """Log the collected invoice messages, one batch per author and round.
-
-        Each invoice gets its messages in the order core would have posted
-        them: the first one of every invoice, then the second one, and so on.
-        """
-        rounds = defaultdict(lambda: defaultdict(dict))
-        logged = Counter()
-        for invoice, message, author in invoice_log:
-            rounds[logged[invoice]][author][invoice.id] = message
-            logged[invoice] += 1
-        Move = self.env["account.move"]
-        for bodies_by_author in rounds.values():
-            for author, bodies in bodies_by_author.items():
-                Move.browse(bodies)._message_log_batch(
-                    bodies=bodies, author_id=author.id
+        lost = self.browse()
+        for transaction in self:
+            unit = WorkUnit(transaction)
+            with unit:
+                transaction._send_payment_request()
+            if unit.failed:
+                lost |= transaction
+        if lost:
+            with WorkUnit(lost):
+                lost.state_message = self.env._(
+                    "The provider's answer to this charge was lost: it is sent "
+                    "again, or checked by hand."
                 )
+                cron = self.env.ref("portal_account.ir_cron_subscription_renewal")
+                cron.sudo()._trigger(at=fields.Datetime.now() + RESEND_DELAY)
 
-    def _subscription_post_process(self):
-        """Post-process these transactions as core does, in batch.
+    def _renewal_post_process(self):
+        """Post-process the charges that went through, in batch.
 
-        Core's post-processing creates, posts and reconciles the payment of each
-        done transaction, and posts a message on its invoices, one at a time;
-        the renewal engine post-processes a whole batch of charges. Their
-        payments are made here together first: core then finds them and does
-        the rest, its messages logged together at the end.
+        One that fails stays done and waiting for it (core's scheduled action
+        tries again), its subscription waiting meanwhile.
         """
-        invoice_log = []
-        transactions = self.with_context(subscription_invoice_log=invoice_log)
-        transactions._subscription_create_payments()
-        transactions._post_process()
-        self._subscription_log_on_invoices(invoice_log)
+        done = self.filtered(lambda tx: tx.state == "done" and not tx.is_post_processed)
+        for unit in work_units(done):
+            with unit:
+                unit.records._subscription_create_payments()
+                unit.records._post_process()
+
+    def _subscription_may_resend(self):
+        """Whether this charge of unknown outcome may be sent again as itself."""
+        self.ensure_one()
+        window = self.provider_id._subscription_resend_window()
+        SaleOrder = self.env["sale.order"]
+        return bool(
+            window
+            and self.subscription_charge_attempts
+            < SaleOrder._subscription_max_charge_attempts()
+            and (
+                not self.subscription_charge_attempt_date
+                or fields.Datetime.now() - self.subscription_charge_attempt_date
+                < window
+            )
+        )
+
+    def _subscription_outlasts_grace(self, today):
+        """Whether this charge is still under way past its period's grace."""
+        self.ensure_one()
+        for move in self.invoice_ids.filtered("subscription_id"):
+            plan = move.subscription_id.subscription_plan_id
+            if today > move.subscription_period_start + timedelta(
+                days=plan.grace_period_days
+            ):
+                return True
+        return False
+
+    def _subscription_flag_charge(self):
+        """Have someone check these charges with their provider."""
+        for transaction in self:
+            order = transaction.invoice_ids.subscription_id[:1]
+            if not order or order.subscription_charge_to_check:
+                continue
+            order._subscription_flag_for_review(
+                self.env._(
+                    "Check the charge %(reference)s (%(provider)s, %(state)s) with "
+                    "the provider: %(error)s",
+                    reference=transaction.reference,
+                    provider=transaction.provider_id.name,
+                    state=dict(
+                        transaction._fields["state"]._description_selection(self.env)
+                    ).get(transaction.state),
+                    error=transaction.state_message
+                    or self.env._("the provider has not answered."),
+                )
+            )
+
+    def _subscription_log_declined(self):
+        """Tell on each subscription that its charge was declined, and why."""
+        bodies = {
+            transaction.invoice_ids.subscription_id.id: self.env._(
+                "The payment of %(invoice)s with %(token)s failed: %(reason)s",
+                invoice=transaction.invoice_ids._get_html_link(),
+                token=transaction.token_id.display_name,
+                reason=html2plaintext(transaction.state_message or "")
+                or transaction.state,
+            )
+            for transaction in self
+            if transaction.invoice_ids.subscription_id
+        }
+        self.env["sale.order"].browse(bodies)._message_log_batch(bodies=bodies)
+
+    # ------------------------------------------------------------
+    # Payments made in batch
+    # ------------------------------------------------------------
 
     def _subscription_create_payments(self):
         """Create, post and reconcile the payments of these done transactions.
 
-        The payments are those core's ``_create_payment`` makes, in one create,
-        one post and one reconciliation. Transactions core handles in a special
+        Under the renewal engine's context key only: core's post-processing
+        makes, posts and reconciles the payment of each transaction with its
+        own queries. The payments made here are those core's ``_create_payment``
+        makes (``tests/test_renewal_equivalence.py`` compares them), in one
+        create, one post and one reconciliation; core's ``_post_process`` then
+        finds them and does the rest. Transactions core handles in a special
         way (partial captures and voids, early payment discounts) are left to
         it.
         """
+        if not self.env.context.get("subscription_renewal"):
+            return
         transactions = self.filtered(
             lambda tx: tx.state == "done"
             and tx.operation != "validation"

@@ -2,7 +2,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
-from .sale_order import DEFAULT_EXPIRY_WARNING_DAYS, EXPIRY_WARNING_PARAM
+from .sale_order_renewal import (
+    DEFAULT_EXPIRY_WARNING_DAYS,
+    DEFAULT_MAX_ATTEMPTS,
+    EXPIRY_WARNING_PARAM,
+    MAX_ATTEMPTS_PARAM,
+)
 from .subscription_plan import DEFAULT_GRACE_PERIOD_DAYS, GRACE_PERIOD_PARAM
 
 
@@ -21,4 +26,12 @@ class ResConfigSettings(models.TransientModel):
         default=DEFAULT_EXPIRY_WARNING_DAYS,
         help="Days before a renewal at which customers whose card will have "
         "expired by then are warned.",
+    )
+    subscription_charge_max_attempts = fields.Integer(
+        string="Charge Attempts",
+        config_parameter=MAX_ATTEMPTS_PARAM,
+        default=DEFAULT_MAX_ATTEMPTS,
+        help="How many times a renewal charge whose outcome is unknown (its "
+        "request failed) is sent again, to providers that recognise it, before "
+        "the subscription is flagged as a charge to check.",
     )

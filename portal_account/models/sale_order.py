@@ -1,34 +1,12 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import logging
-import threading
-import time
 import uuid
-from collections import defaultdict
-from contextlib import contextmanager
 from datetime import timedelta
-
-from psycopg2 import errors as pg_errors
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, create_index, html2plaintext, plaintext2html
-
-_logger = logging.getLogger(__name__)
-
-EXPIRY_WARNING_PARAM = "portal_account.card_expiry_warning_days"
-DEFAULT_EXPIRY_WARNING_DAYS = 30
-RENEWAL_BATCH_SIZE = 500
-RENEWAL_TIME_BUDGET = 240  # seconds of work per call, well below the cron timeout
-PAID_STATES = ("paid", "in_payment")
-REMINDER_DAYS = (3, 1)
-# Renewal notices: email template, and the state in which it still applies.
-SUBSCRIPTION_NOTICES = {
-    "to_renew": ("mail_template_subscription_to_renew", "to_renew"),
-    "reminder": ("mail_template_subscription_reminder", "to_renew"),
-    "closed": ("mail_template_subscription_closed", "closed"),
-    "paid": ("mail_template_subscription_payment_done", "in_progress"),
-}
+from odoo.osv import expression
+from odoo.tools import create_index, html2plaintext, plaintext2html
 
 
 class SaleOrder(models.Model):
@@ -77,10 +55,27 @@ class SaleOrder(models.Model):
     payment_token_id = fields.Many2one(
         comodel_name="payment.token",
         string="Payment Method",
-        domain="[('partner_id', 'child_of', commercial_partner_id)]",
+        domain="[('id', 'in', suitable_payment_token_ids)]",
         tracking=True,
         copy=False,
         index="btree_not_null",
+    )
+    suitable_payment_token_ids = fields.Many2many(
+        comodel_name="payment.token",
+        compute="_compute_suitable_payment_token_ids",
+        help="The cards that can pay this subscription today.",
+    )
+    payment_token_expires_before_renewal = fields.Boolean(
+        compute="_compute_payment_token_expires_before_renewal",
+        help="The card set will have expired by the next renewal.",
+    )
+    subscription_charge_to_check = fields.Boolean(
+        string="Charge to Check",
+        copy=False,
+        index=True,
+        tracking=True,
+        help="A charge of this subscription has an outcome the renewal engine "
+        "could not learn: check it with the payment provider, then untick.",
     )
     close_reason = fields.Selection(
         selection=[
@@ -234,6 +229,54 @@ class SaleOrder(models.Model):
             else:
                 order.renewal_days_left = 0
 
+    @api.depends("partner_id", "company_id")
+    @api.depends_context("date")
+    def _compute_suitable_payment_token_ids(self):
+        Token = self.env["payment.token"]
+        for order in self:
+            order.suitable_payment_token_ids = Token.search(
+                order._subscription_payment_token_domain(
+                    fields.Date.context_today(order)
+                )
+            )
+
+    @api.depends("payment_token_id.expiry_date", "next_invoice_date")
+    def _compute_payment_token_expires_before_renewal(self):
+        for order in self:
+            expiry_date = order.payment_token_id.expiry_date
+            order.payment_token_expires_before_renewal = bool(
+                expiry_date
+                and order.next_invoice_date
+                and expiry_date < order.next_invoice_date
+            )
+
+    @api.depends("subscription_state", "next_invoice_date", "subscription_invoice_ids")
+    @api.depends_context("date")
+    def _compute_invoice_status(self):
+        """A subscription is to invoice only while its open period is unbilled.
+
+        Its invoices bill periods, not the order's lines, so core would see it
+        to invoice forever: the renewal engine bills it, and Create Invoice
+        bills the open period through the engine (``_create_invoices``).
+        """
+        res = super()._compute_invoice_status()
+        subscriptions = self.filtered(lambda o: o.is_subscription and o.state == "sale")
+        billed = subscriptions._subscription_period_invoices().subscription_id
+        today = fields.Date.context_today(self)
+        for order in subscriptions:
+            if (
+                order.subscription_state in ("in_progress", "to_renew")
+                and order.next_invoice_date
+                and order.next_invoice_date <= today
+                and order not in billed
+            ):
+                order.invoice_status = "to invoice"
+            elif order.subscription_invoice_ids:
+                order.invoice_status = "invoiced"
+            else:
+                order.invoice_status = "no"
+        return res
+
     def _compute_subscription_invoice_count(self):
         counts = self._count_by_subscription("account.move", "subscription_id")
         for order in self:
@@ -268,21 +311,11 @@ class SaleOrder(models.Model):
     # Constraints
     # ------------------------------------------------------------
 
-    @api.constrains("payment_token_id", "partner_id")
+    @api.constrains("payment_token_id", "partner_id", "company_id")
     def _check_payment_token_partner(self):
         for order in self.filtered("payment_token_id"):
-            token_partner = order.payment_token_id.partner_id.commercial_partner_id
-            if token_partner != order.partner_id.commercial_partner_id:
-                raise ValidationError(
-                    self.env._(
-                        "The payment method %(token)s belongs to %(owner)s: it cannot "
-                        "pay the subscription %(subscription)s of %(customer)s.",
-                        token=order.payment_token_id.display_name,
-                        owner=token_partner.display_name,
-                        subscription=order.name,
-                        customer=order.partner_id.commercial_partner_id.display_name,
-                    )
-                )
+            if not order._subscription_can_pay_with(order.payment_token_id, False):
+                raise order._subscription_token_error(order.payment_token_id)
 
     @api.constrains("subscription_plan_id", "order_line")
     def _check_subscription_lines(self):
@@ -317,6 +350,44 @@ class SaleOrder(models.Model):
         if self.is_subscription:
             values["subscription_id"] = self.id
         return values
+
+    def _create_invoices(self, grouped=False, final=False, date=None):
+        """Create Invoice bills a subscription's open period, once.
+
+        A subscription's invoices bill its periods: its open period goes
+        through the renewal engine's billing, which makes it once whoever asks;
+        an order of another kind is invoiced by core.
+        """
+        subscriptions = self.filtered(lambda o: o.is_subscription and o.state == "sale")
+        if not subscriptions:
+            return super()._create_invoices(grouped=grouped, final=final, date=date)
+        not_running = subscriptions.filtered(
+            lambda o: o.subscription_state not in ("in_progress", "to_renew")
+        )
+        if not_running:
+            raise UserError(
+                self.env._(
+                    "%(subscriptions)s is not running: only a running subscription "
+                    "bills a period.",
+                    subscriptions=", ".join(not_running.mapped("name")),
+                )
+            )
+        billed = subscriptions._subscription_period_invoices().subscription_id
+        if billed:
+            raise UserError(
+                self.env._(
+                    "The open period of %(subscriptions)s is already billed: its "
+                    "next period is billed on its next invoice date.",
+                    subscriptions=", ".join(billed.mapped("name")),
+                )
+            )
+        invoices = subscriptions._subscription_bill_open_period()
+        others = self - subscriptions
+        if others:
+            invoices |= super(SaleOrder, others)._create_invoices(
+                grouped=grouped, final=final, date=date
+            )
+        return invoices
 
     # ------------------------------------------------------------
     # Actions
@@ -904,370 +975,94 @@ class SaleOrder(models.Model):
         self._subscription_trigger_notices()
         return to_close
 
-    def _subscription_set_to_renew(self, today):
-        """Open the grace period of subscriptions whose renewal is not paid."""
-        by_deadline = self.filtered(
-            lambda o: o.subscription_state == "in_progress"
-        ).grouped(
-            lambda o: o.next_invoice_date
-            + timedelta(days=o.subscription_plan_id.grace_period_days)
-        )
-        for deadline, orders in by_deadline.items():
-            orders._subscription_write_tracked(
-                {
-                    "subscription_state": "to_renew",
-                    "renewal_deadline": deadline,
-                    "subscription_checked_date": today,
-                    "subscription_notice": "to_renew",
-                }
-            )
-        if by_deadline:
-            self._subscription_trigger_notices()
-        return self.browse().union(*by_deadline.values())
+    # ------------------------------------------------------------
+    # Business methods: which cards pay, who checks
+    # ------------------------------------------------------------
 
-    def _subscription_write_tracked(self, values):
-        """Write ``values`` and log the tracked changes in one batch.
+    def _subscription_payment_token_domain(self, on_date=None):
+        """The cards that may pay this subscription.
 
-        Same chatter entries as the ORM's tracking, which logs one message at a
-        time: the engine moves thousands of subscriptions per run.
+        The cards of the customer's company and its contacts, with the order's
+        company; given ``on_date``, only those that can be charged on that day.
         """
-        tracked_names = [
-            name for name in values if getattr(self._fields[name], "tracking", False)
+        self.ensure_one()
+        domain = [
+            ("partner_id", "child_of", self.partner_id.commercial_partner_id.id),
+            ("company_id", "=", self.company_id.id),
         ]
-        initial_values = {
-            order.id: {name: order[name] for name in tracked_names} for order in self
-        }
-        self.with_context(mail_notrack=True).write(values)
-        if (
-            not tracked_names
-            or self.env.context.get("tracking_disable")
-            or (self.env.context.get("mail_notrack"))
-        ):
-            return
-        tracked_fields = self.fields_get(
-            tracked_names, attributes=("string", "type", "selection", "currency_field")
-        )
-        author = self.env.user.partner_id
-        note_subtype_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
-        changed_ids, tracking_values = [], []
-        for order in self:
-            __, commands = order._mail_track(tracked_fields, initial_values[order.id])
-            if commands:
-                changed_ids.append(order.id)
-                tracking_values.append([values for __, __, values in commands])
-        changed = self.browse(changed_ids)
-        record_names = dict(
-            zip(changed.ids, changed.mapped("display_name"), strict=True)
-        )
-        messages = (
-            self.env["mail.message"]
-            .sudo()
-            .create(
+        if on_date:
+            domain = expression.AND(
                 [
-                    {
-                        "model": self._name,
-                        "res_id": order.id,
-                        "message_type": "notification",
-                        "subtype_id": note_subtype_id,
-                        "author_id": author.id,
-                        "email_from": author.email_formatted,
-                        "reply_to": author.email_formatted,
-                        "record_name": record_names[order.id],
-                        "body": "",
-                    }
-                    for order in changed
+                    domain,
+                    [
+                        ("active", "=", True),
+                        ("provider_id.state", "in", ("enabled", "test")),
+                        "|",
+                        ("expiry_date", "=", False),
+                        ("expiry_date", ">=", on_date),
+                    ],
                 ]
             )
-        )
-        self.env["mail.tracking.value"].sudo().create(
-            [
-                dict(values, mail_message_id=message.id)
-                for message, values_list in zip(messages, tracking_values, strict=True)
-                for values in values_list
-            ]
-        )
+        return domain
 
-    def _subscription_period_paid(self, invoices):
-        """Move subscriptions on once the invoice of their open period is paid.
+    def _subscription_can_pay_with(self, token, on_date=None):
+        """Whether ``token`` may pay this subscription on ``on_date``.
 
-        The customer's receipt is queued with the move, like the grace period
-        notices: recording a payment never waits for, nor fails with, the
-        rendering of an email. Return the subscriptions moved on.
-        """
-        period_ends = {
-            (move.subscription_id, move.subscription_period_start): (
-                move.subscription_period_end
-            )
-            for move in invoices
-            if move.payment_state in PAID_STATES
-        }
-        paid = self.filtered(
-            lambda order: order.subscription_state in ("in_progress", "to_renew")
-            and (order, order.next_invoice_date) in period_ends
-        )
-        restored = paid.filtered(lambda order: order.subscription_state == "to_renew")
-        by_next_date = paid.grouped(
-            lambda o: period_ends[o, o.next_invoice_date] + timedelta(days=1)
-        )
-        for next_date, orders in by_next_date.items():
-            orders._subscription_write_tracked(
-                {
-                    "subscription_state": "in_progress",
-                    "next_invoice_date": next_date,
-                    "renewal_deadline": False,
-                    "subscription_notice": "paid",
-                }
-            )
-        restored.hosted_database_ids._restore_access()
-        if paid:
-            self._subscription_trigger_notices()
-        return paid
-
-    # ------------------------------------------------------------
-    # Business methods: billing and charging
-    # ------------------------------------------------------------
-
-    def _subscription_bill_periods(self):
-        """Return the invoices of the open periods, the missing ones made at once.
-
-        One create and one post for a whole batch cost a fraction of one per
-        subscription.
-        """
-        invoices = self._subscription_period_invoices()
-        missing = self - invoices.subscription_id
-        if missing:
-            invoices |= missing._subscription_create_invoices()
-        return invoices
-
-    def _subscription_period_invoices(self):
-        """The invoices of the subscriptions' open periods."""
-        invoices = self.env["account.move"].search(
-            [
-                ("subscription_id", "in", self.ids),
-                ("state", "!=", "cancel"),
-                (
-                    "subscription_period_start",
-                    "in",
-                    list(set(self.mapped("next_invoice_date"))),
-                ),
-            ]
-        )
-        periods = {(order, order.next_invoice_date) for order in self}
-        return invoices.filtered(
-            lambda move: (move.subscription_id, move.subscription_period_start)
-            in periods
-        )
-
-    def _subscription_create_invoices(self):
-        """Create and post the invoice of each subscription's open period."""
-        values_list = []
-        for order in self:
-            period_start = order.next_invoice_date
-            period_end = (
-                period_start
-                + order.subscription_plan_id._get_billing_period()
-                - timedelta(days=1)
-            )
-            values = order.with_company(order.company_id)._prepare_invoice()
-            values.pop("transaction_ids", None)
-            values.update(
-                {
-                    "subscription_period_start": period_start,
-                    "subscription_period_end": period_end,
-                    "invoice_date": fields.Date.context_today(self),
-                    "invoice_line_ids": [
-                        Command.create(
-                            line._prepare_subscription_invoice_line(
-                                period_start, period_end
-                            )
-                        )
-                        for line in order.order_line
-                        if line._is_subscription_recurring()
-                    ],
-                }
-            )
-            values_list.append(values)
-        invoices = (
-            self.env["account.move"]
-            .sudo()
-            .with_context(default_move_type="out_invoice")
-            .create(values_list)
-        )
-        invoices.action_post()
-        return invoices
-
-    def _subscription_charge_open_period(self):
-        """Bill and charge the open period with the subscription's token.
-
-        Return True when the period is paid.
+        ``on_date`` defaults to today; ``False`` asks whose card it is only.
         """
         self.ensure_one()
-        invoices, transactions = self._subscription_charge_create()
-        return bool(self._subscription_charge_settle(invoices, transactions))
-
-    def _subscription_charge_create(self):
-        """Bill the open periods and record a charge for each one left to pay.
-
-        Return the invoices of the open periods and the new charges. A period
-        that is paid, or whose charge is under way or went through, gets no new
-        charge: a period is never charged twice.
-        """
-        invoices = self._subscription_bill_periods()
-        invoices.filtered(lambda move: move.state == "draft").action_post()
-        to_pay = invoices.filtered(
-            lambda move: move.payment_state not in PAID_STATES
-            and move.amount_residual > 0
-        )
-        Transaction = self.env["payment.transaction"].sudo()
-        charged = Transaction.search(
-            [
-                ("invoice_ids", "in", to_pay.ids),
-                ("state", "in", ("draft", "pending", "authorized", "done")),
-                ("operation", "!=", "validation"),
-            ]
-        ).invoice_ids
-        values_by_token = defaultdict(list)
-        for invoice in to_pay - charged:
-            order = invoice.subscription_id
-            values_by_token[order.payment_token_id].append(
-                order._subscription_charge_values(invoice)
+        if on_date is None:
+            on_date = fields.Date.context_today(self)
+        return bool(
+            token
+            and token.sudo().filtered_domain(
+                self._subscription_payment_token_domain(on_date)
             )
-        # Core's check of the token of new transactions reads one token only.
-        transactions = Transaction.union(
-            *(Transaction.create(values) for values in values_by_token.values())
         )
-        return invoices, transactions
 
-    def _subscription_charge_values(self, invoice):
-        """Values of the transaction charging ``invoice`` with the token."""
+    def _subscription_token_error(self, token):
+        """The error telling why ``token`` may not pay this subscription."""
         self.ensure_one()
-        token = self.payment_token_id.sudo()
-        return {
-            "provider_id": token.provider_id.id,
-            "payment_method_id": token.payment_method_id.id,
-            "reference": self.env["payment.transaction"]
-            .sudo()
-            ._compute_reference(token.provider_id.code, prefix=invoice.name),
-            "amount": invoice.amount_residual,
-            "currency_id": invoice.currency_id.id,
-            "partner_id": invoice.partner_id.id,
-            "token_id": token.id,
-            "operation": "offline",
-            "invoice_ids": [Command.set(invoice.ids)],
-        }
-
-    def _subscription_charge_settle(self, invoices, transactions):
-        """Send the charges and settle them; return the subscriptions paid.
-
-        The payments of the charges that went through are made, the declined
-        ones logged on their subscription, and the subscriptions whose period
-        ``invoices`` is paid move on.
-        """
-        self._subscription_charge_send(transactions)
-        self._subscription_charge_post_process(transactions)
-        with self._subscription_isolated():
-            self._subscription_charge_log_declined(
-                transactions.filtered(lambda tx: tx.state in ("error", "cancel"))
-            )
-            paid = invoices.filtered(
-                lambda move: move.payment_state in PAID_STATES
-                or move.amount_residual <= 0
-            )
-            # The paid hook normally moved the subscriptions on already; this
-            # covers invoices paid before the hook could see them.
-            self._subscription_period_paid(paid)
-        return paid.subscription_id
-
-    def _subscription_charge_send(self, transactions):
-        """Send each charge to its provider, on its own.
-
-        A charge whose request fails stays in draft, under way: whether the
-        provider took the money is unknown, so it is never sent again and the
-        provider's notification settles it. The messages core posts on the
-        invoices meanwhile are logged together at the end.
-        """
-        invoice_log = []
-        with self._subscription_isolated():
-            for transaction in transactions.with_context(
-                subscription_invoice_log=invoice_log
-            ):
-                logged = len(invoice_log)
-                try:
-                    with self.env.cr.savepoint():
-                        transaction._send_payment_request()
-                except Exception:
-                    # Undone with the savepoint, and so are its messages.
-                    del invoice_log[logged:]
-                    _logger.exception(
-                        "Charge %s of subscription %s failed.",
-                        transaction.reference,
-                        transaction.invoice_ids.subscription_id.name,
-                    )
-            transactions._subscription_log_on_invoices(invoice_log)
-
-    def _subscription_charge_post_process(self, transactions):
-        """Make the payments of the charges that went through, all at once.
-
-        A charge whose post-processing fails stays done and waiting for it
-        (core's scheduled action tries again), its subscription under way
-        meanwhile.
-        """
-        done = transactions.filtered(
-            lambda tx: tx.state == "done" and not tx.is_post_processed
-        )
-        if done:
-            self._subscription_in_units(
-                done, lambda txs: txs._subscription_post_process()
-            )
-
-    def _subscription_charge_log_declined(self, transactions):
-        """Tell on each subscription that its charge was declined, and why."""
-        bodies = {
-            transaction.invoice_ids.subscription_id.id: self.env._(
-                "The payment of %(invoice)s with %(token)s failed: %(reason)s",
-                invoice=transaction.invoice_ids._get_html_link(),
-                token=transaction.token_id.display_name,
-                reason=transaction.state_message or transaction.state,
-            )
-            for transaction in transactions
-        }
-        self.browse(bodies)._message_log_batch(bodies=bodies)
-
-    def _subscription_set_payment_token(self, token):
-        """Make ``token`` pay this subscription (Change Payment Method).
-
-        A subscription waiting for its renewal is charged at once.
-        """
-        self.ensure_one()
-        if not token._is_valid_for_charge():
-            raise UserError(
+        owner = token.sudo().partner_id.commercial_partner_id
+        if owner != self.partner_id.commercial_partner_id:
+            return ValidationError(
                 self.env._(
-                    "The payment method %s cannot be charged.", token.display_name
+                    "The payment method %(token)s belongs to %(owner)s: it cannot "
+                    "pay the subscription %(subscription)s of %(customer)s.",
+                    token=token.display_name,
+                    owner=owner.display_name,
+                    subscription=self.name,
+                    customer=self.partner_id.commercial_partner_id.display_name,
                 )
             )
-        self._subscription_lock(wait=True)
-        self.payment_token_id = token
-        if self.subscription_state == "to_renew":
-            return self._subscription_charge_open_period()
-        return True
-
-    def _subscription_lock(self, wait=False):
-        """Lock the subscriptions' rows; return those this transaction holds.
-
-        The renewal engine skips rows another transaction holds (a portal
-        payment, another worker); a portal payment waits for the engine.
-        """
-        if not self:
-            return self
-        # Row locks have no ORM API.
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM sale_order WHERE id = ANY(%s) FOR NO KEY UPDATE %s",
-                self.ids,
-                SQL("") if wait else SQL("SKIP LOCKED"),
-            )
+        return UserError(
+            self.env._("The payment method %s cannot be charged.", token.display_name)
         )
-        return self.browse(row[0] for row in self.env.cr.fetchall())
+
+    def _subscription_responsible(self):
+        """Who follows this order up.
+
+        As core's upsell activity: its salesperson, else the customer's; else,
+        rather than the customer who acts in the portal, whoever made it.
+        """
+        self.ensure_one()
+        return (
+            self.user_id
+            or self.partner_id.user_id
+            or self.partner_id.commercial_partner_id.user_id
+            or self.create_uid.filtered(lambda user: user._is_internal())
+        )
+
+    def _subscription_flag_for_review(self, note):
+        """Flag the subscription "Charges to check", with a to-do saying why."""
+        self.ensure_one()
+        self.subscription_charge_to_check = True
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("Charge to check"),
+            note=note,
+            user_id=self._subscription_responsible().id,
+        )
 
     # ------------------------------------------------------------
     # Business methods: ask changes
@@ -1298,383 +1093,14 @@ class SaleOrder(models.Model):
             subtype_xmlid="mail.mt_comment",
         )
         summary = self.env._("Changes requested by %s", author.name)
-        user = self.user_id or self.env.ref("base.user_admin")
         # One to-do per customer while it is open: further requests reach the
         # salesperson as messages.
-        if not self.activity_ids.filtered(
-            lambda activity: activity.summary == summary and activity.user_id == user
-        ):
+        if not self.activity_ids.filtered(lambda activity: activity.summary == summary):
             self.activity_schedule(
                 "mail.mail_activity_data_todo",
                 summary=summary,
                 note=body,
-                user_id=user.id,
+                user_id=self._subscription_responsible().id,
             )
         self.changes_requested = True
         return True
-
-    # ------------------------------------------------------------
-    # Renewal engine
-    # ------------------------------------------------------------
-
-    @api.model
-    def _cron_subscription_renewal(self, batch_size=RENEWAL_BATCH_SIZE):
-        """Renew, remind, close: the daily run of the renewal engine.
-
-        Works in batches; each unit of work is committed (outside tests) and
-        the progress is reported so that the job runner calls again for the
-        rest. The customer emails of a batch are sent right after it, in units
-        of their own.
-        """
-        today = fields.Date.context_today(self)
-        self._subscription_cron_env()._subscription_send_expiry_warnings(today)
-        return self._subscription_run_batches(
-            self._subscription_renewal_domain(today),
-            lambda batch: batch._subscription_process_renewals(today),
-            batch_size,
-            order="next_invoice_date, id",
-        )
-
-    @api.model
-    def _subscription_cron_env(self):
-        """Commit per unit of work in the scheduled action, never in tests."""
-        if getattr(threading.current_thread(), "testing", False):
-            return self
-        return self.with_context(subscription_renewal_commit=True)
-
-    @api.model
-    def _subscription_run_batches(self, domain, process, batch_size, order="id"):
-        """Call ``process`` on batches of ``domain`` until done or out of time.
-
-        ``process`` returns the subscriptions it is done with; the others are
-        left to the next run. The progress is reported so that the job runner
-        calls again for the rest. Return how many were done.
-        """
-        orders = self._subscription_cron_env()
-        deadline = time.monotonic() + RENEWAL_TIME_BUDGET
-        done, skipped_ids = 0, []
-        while time.monotonic() < deadline:
-            batch = orders.search(
-                domain + [("id", "not in", skipped_ids)], limit=batch_size, order=order
-            )
-            if not batch:
-                break
-            processed = process(batch)
-            done += len(processed)
-            skipped_ids += (batch - processed).ids
-        remaining = self.search_count(domain + [("id", "not in", skipped_ids)])
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        return done
-
-    @api.model
-    def _subscription_renewal_domain(self, today):
-        """Subscriptions the engine has something to do with today."""
-        return [
-            ("is_subscription", "=", True),
-            ("state", "=", "sale"),
-            "|",
-            "&",
-            ("subscription_state", "=", "in_progress"),
-            ("next_invoice_date", "<=", today),
-            "&",
-            ("subscription_state", "=", "to_renew"),
-            "|",
-            ("subscription_checked_date", "=", False),
-            ("subscription_checked_date", "<", today),
-        ]
-
-    def _subscription_process_renewals(self, today):
-        """Process one batch; return the subscriptions that were handled.
-
-        Subscriptions that another transaction holds, whose charge is under
-        way, or that failed are left out and picked up by the next run. The
-        emails the batch queued are sent once its subscriptions moved on: one
-        that cannot be rendered stays queued for the notices scheduled action,
-        and holds back neither a renewal nor a payment.
-        """
-        chargeable = self.filtered(
-            lambda o: o.subscription_state == "in_progress"
-            or not (o.renewal_deadline and today > o.renewal_deadline)
-        ).filtered(
-            lambda o: o.payment_token_id
-            and o.payment_token_id._is_valid_for_charge(today)
-        )
-        handled = self.browse()
-        try:
-            with self._subscription_isolated():
-                handled = (self - chargeable)._subscription_lock_batch(today)
-                handled._subscription_process_without_card(today)
-        except Exception:
-            _logger.exception("Renewal batch %s failed.", (self - chargeable).ids)
-            handled = self.browse()
-        if chargeable:
-            try:
-                handled |= chargeable._subscription_renew_with_token(today)
-            except Exception:
-                _logger.exception("Renewal batch %s failed.", chargeable.ids)
-        handled.filtered("subscription_notice")._subscription_send_notices()
-        return handled
-
-    def _subscription_process_without_card(self, today):
-        """Grace period of subscriptions that cannot be charged: open, remind, close."""
-        overdue = self.filtered(
-            lambda o: o.subscription_state == "to_renew"
-            and o.renewal_deadline
-            and today > o.renewal_deadline
-        )
-        overdue._subscription_close("unpaid")
-        waiting = (self - overdue).filtered(
-            lambda o: o.subscription_state == "to_renew"
-        )
-        waiting._subscription_send_reminders(today)
-        (self - overdue - waiting)._subscription_set_to_renew(today)
-        # A technical date: no chatter entry, and no write where it is set.
-        unchecked = self.filtered(lambda o: o.subscription_checked_date != today)
-        unchecked.with_context(mail_notrack=True).subscription_checked_date = today
-
-    @contextmanager
-    def _subscription_isolated(self):
-        """One unit of work of the engine: committed alone, or undone alone."""
-        if self.env.context.get("subscription_renewal_commit"):
-            try:
-                yield
-                # The engine's unit of work, in the batched scheduled action only.
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-            except Exception:
-                self.env.cr.rollback()
-                raise
-        else:
-            with self.env.cr.savepoint():
-                yield
-
-    def _subscription_lock_batch(self, today=None):
-        """Lock the rows; return those locked (given ``today``, and still due)."""
-        try:
-            with self.env.cr.savepoint():
-                locked = self._subscription_lock()
-        except pg_errors.SerializationFailure:
-            # Another worker changed these rows since this run began: leave them
-            # to the next run rather than act on what was read before.
-            _logger.info("Renewal batch %s changed concurrently; skipped.", self.ids)
-            return self.browse()
-        if today is None or not locked:
-            return locked
-        # The batch was read before the lock: since then another worker or a
-        # portal payment may have renewed some of it and committed. Read again
-        # and keep what is still due, or its next period would be billed now.
-        locked.invalidate_recordset()
-        return self.search(
-            [("id", "in", locked.ids)] + self._subscription_renewal_domain(today)
-        )
-
-    def _subscription_renew_with_token(self, today):
-        """Bill and charge these subscriptions; return those handled.
-
-        The batch goes through in phases rather than one subscription at a
-        time: its rows are locked, its periods billed and its charges recorded
-        in one unit, on record before any provider is called; the providers
-        are called one charge at a time; the payments of the charges that went
-        through are made together; last, the subscriptions whose charge was
-        declined open their grace period. A subscription that fails in a phase
-        does not hold back the others; one whose charge is under way is left
-        to a later run.
-        """
-
-        def start(orders):
-            return orders._subscription_lock_batch(today)._subscription_charge_create()
-
-        started = self._subscription_in_units(self, start)
-        invoices = self.env["account.move"].sudo()
-        transactions = self.env["payment.transaction"].sudo()
-        for unit_invoices, unit_transactions in started:
-            invoices |= unit_invoices
-            transactions |= unit_transactions
-        orders = invoices.subscription_id
-        paid = orders._subscription_charge_settle(invoices, transactions)
-        handled = self._subscription_in_units(
-            orders, lambda units: units._subscription_charge_outcome(paid, today)
-        )
-        return self.browse().union(*handled)
-
-    def _subscription_charge_outcome(self, paid, today):
-        """Act on the outcome of the charges; return the subscriptions handled.
-
-        Those not ``paid`` whose charge is under way are left to a later run;
-        the others' charge was declined: their grace period opens, or goes on
-        with its reminders.
-        """
-        in_flight = (self - paid)._subscription_charges_in_flight()
-        declined = self - paid - in_flight
-        opening = declined.filtered(lambda o: o.subscription_state == "in_progress")
-        opening._subscription_set_to_renew(today)
-        (declined - opening)._subscription_send_reminders(today)
-        handled = self - in_flight
-        # A technical date: no chatter entry, and no write where it is set.
-        unchecked = handled.filtered(lambda o: o.subscription_checked_date != today)
-        unchecked.with_context(mail_notrack=True).subscription_checked_date = today
-        return handled
-
-    def _subscription_in_units(self, records, work):
-        """Do ``work`` on ``records`` as one unit of work, else one per record.
-
-        The whole batch as one unit is the fast way; if it fails, each record
-        goes through on its own, so that one that fails does not hold back the
-        others. Return the results of the units done.
-        """
-        try:
-            with self._subscription_isolated():
-                return [work(records)]
-        except Exception:
-            if len(records) == 1:
-                _logger.exception("Subscription %s failed.", records.display_name)
-                return []
-            _logger.warning(
-                "Subscriptions %s failed: retried one by one.",
-                records.ids,
-                exc_info=True,
-            )
-        results = []
-        for record in records:
-            results += self._subscription_in_units(record, work)
-        return results
-
-    def _subscription_charges_in_flight(self):
-        """The subscriptions whose charge of the open period is under way.
-
-        A charge waiting for its provider (draft, pending, authorized) or for
-        its post-processing (done) may still pay the period: no grace period
-        opens meanwhile, and no other charge is sent.
-        """
-        transactions = (
-            self.env["payment.transaction"]
-            .sudo()
-            .search(
-                [
-                    ("invoice_ids.subscription_id", "in", self.ids),
-                    (
-                        "invoice_ids.subscription_period_start",
-                        "in",
-                        list(set(self.mapped("next_invoice_date"))),
-                    ),
-                    "|",
-                    ("state", "in", ("draft", "pending", "authorized")),
-                    "&",
-                    ("state", "=", "done"),
-                    ("is_post_processed", "=", False),
-                ]
-            )
-        )
-        periods = {
-            (invoice.subscription_id, invoice.subscription_period_start)
-            for invoice in transactions.invoice_ids
-        }
-        return self.filtered(lambda o: (o, o.next_invoice_date) in periods)
-
-    def _subscription_send_reminders(self, today):
-        due = self.filtered(
-            lambda o: o.renewal_deadline
-            and (o.renewal_deadline - today).days in REMINDER_DAYS
-        )
-        if due:
-            due.subscription_notice = "reminder"
-            self._subscription_trigger_notices()
-
-    @api.model
-    def _subscription_send_expiry_warnings(self, today):
-        """Warn customers whose card expires before their next renewal."""
-        days = self._subscription_expiry_warning_days()
-        orders = self.search(
-            [
-                ("is_subscription", "=", True),
-                ("subscription_state", "=", "in_progress"),
-                ("next_invoice_date", "<=", today + timedelta(days=days)),
-                ("next_invoice_date", ">", today),
-                ("payment_token_id.expiry_date", "!=", False),
-            ]
-        ).filtered(
-            lambda o: o.payment_token_id.expiry_date < o.next_invoice_date
-            and o.subscription_expiry_warned_date != o.next_invoice_date
-        )
-        if not orders:
-            return orders
-        # A warning that cannot be sent is logged and tried again the next day;
-        # it never holds back the renewals.
-        warned = self._subscription_in_units(
-            orders, lambda units: units._subscription_warn_card_expiry()
-        )
-        return self.browse().union(*warned)
-
-    def _subscription_warn_card_expiry(self):
-        """Email the card expiry warning, once per renewal date."""
-        for next_date, group in self.grouped("next_invoice_date").items():
-            group.subscription_expiry_warned_date = next_date
-        self._subscription_send_mail("mail_template_subscription_card_expiring")
-        return self
-
-    @api.model
-    def _subscription_expiry_warning_days(self):
-        value = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param(EXPIRY_WARNING_PARAM, DEFAULT_EXPIRY_WARNING_DAYS)
-        )
-        try:
-            return max(int(value), 0)
-        except (TypeError, ValueError):
-            return DEFAULT_EXPIRY_WARNING_DAYS
-
-    @api.model
-    def _subscription_trigger_notices(self):
-        """Have the queued notices sent soon, by their scheduled action."""
-        cron = self.env.ref(
-            "portal_account.ir_cron_subscription_notices", raise_if_not_found=False
-        )
-        if cron:
-            cron.sudo()._trigger()
-
-    @api.model
-    def _cron_subscription_send_notices(self, batch_size=RENEWAL_BATCH_SIZE):
-        """Send the notices the renewal engine and the payments queued.
-
-        Only which email a subscription is owed is recorded, in the write that
-        moves it on: a state change or a payment never waits for the rendering
-        of emails, nor fails with it. A notice that no longer applies (the
-        subscription was paid since) is dropped; one that cannot be sent stays
-        queued, is logged, and does not hold back the others.
-        """
-        return self._subscription_run_batches(
-            [("subscription_notice", "!=", False)],
-            lambda batch: batch._subscription_send_notices(),
-            batch_size,
-        )
-
-    def _subscription_send_notices(self):
-        """Send the batch's notices; return the subscriptions done with."""
-        sent = self._subscription_in_units(
-            self, lambda orders: orders._subscription_send_notices_locked()
-        )
-        return self.browse().union(*sent)
-
-    def _subscription_send_notices_locked(self):
-        # Rows another transaction holds (the engine moving them on) are left
-        # to the next run, with their notice as it will then be.
-        orders = self._subscription_lock()
-        orders.invalidate_recordset(["subscription_notice", "subscription_state"])
-        for notice, (template_xmlid, state) in SUBSCRIPTION_NOTICES.items():
-            orders.filtered(
-                lambda o, notice=notice, state=state: o.subscription_notice == notice
-                and o.subscription_state == state
-            )._subscription_send_mail(template_xmlid)
-        orders.with_context(mail_notrack=True).subscription_notice = False
-        return orders
-
-    def _subscription_send_mail(self, template_xmlid):
-        """Queue the customer email ``template_xmlid`` for these subscriptions."""
-        if not self:
-            return
-        template = self.env.ref(
-            f"portal_account.{template_xmlid}", raise_if_not_found=False
-        )
-        if not template:
-            return
-        template.sudo().send_mail_batch(self.ids)

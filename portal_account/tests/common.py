@@ -110,14 +110,17 @@ class SubscriptionCommon(AccountTestInvoicingCommon):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=False))
         cls.company = cls.env.company
-        # The customer emails need a sender, which a database gets from its
-        # mail settings (core's mail tests set the same two).
-        cls.env["ir.config_parameter"].sudo().set_param(
-            "mail.catchall.domain", "example.com"
-        )
-        cls.env["ir.config_parameter"].sudo().set_param(
-            "mail.default.from", "notifications"
-        )
+        # The customer emails need a sender: the company's alias domain gives
+        # it, as in core's mail tests.
+        if not cls.company.alias_domain_id.default_from_email:
+            cls.company.alias_domain_id = cls.env["mail.alias.domain"].create(
+                {
+                    "name": "portal-account.example.com",
+                    "bounce_alias": "bounce",
+                    "catchall_alias": "catchall",
+                    "default_from": "notifications",
+                }
+            )
         cls.plan = cls.env["subscription.plan"].create(
             {
                 "name": "Monthly",

@@ -39,9 +39,15 @@ class TestMailTemplateBatchRendering(SubscriptionCommon):
             order.id: self.template._render_field("body_html", order.ids)[order.id]
             for order in self.subscriptions
         }
+        engine_template = self.template.with_context(subscription_renewal=True)
         with self._count_compiles() as compile_:
-            batch = self.template._render_field("body_html", self.subscriptions.ids)
+            batch = engine_template._render_field("body_html", self.subscriptions.ids)
         self.assertEqual(compile_.call_count, 1)
+        # Any other caller gets core's rendering, compiled for each record.
+        with self._count_compiles() as compile_:
+            core = self.template._render_field("body_html", self.subscriptions.ids)
+        self.assertEqual(compile_.call_count, 2)
+        self.assertEqual(core, one_by_one)
         self.assertEqual(batch, one_by_one)
         first, second = (batch[order.id] for order in self.subscriptions)
         self.assertIn("Acme Corp", first)
@@ -60,4 +66,6 @@ class TestMailTemplateBatchRendering(SubscriptionCommon):
             mute_logger("odoo.addons.mail.models.mail_render_mixin"),
             self.assertRaisesRegex(UserError, "Failed to render QWeb template"),
         ):
-            self.template._render_field("body_html", self.subscriptions.ids)
+            self.template.with_context(subscription_renewal=True)._render_field(
+                "body_html", self.subscriptions.ids
+            )

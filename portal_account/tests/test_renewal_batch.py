@@ -18,10 +18,10 @@ from odoo import SUPERUSER_ID
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models.account_move import PAID_STATES
 from .common import SubscriptionCommon
 
-ENGINE_LOGGER = "odoo.addons.portal_account.models.sale_order"
-PAID_STATES = ("paid", "in_payment")
+ENGINE_LOGGER = "odoo.addons.portal_account"
 
 
 @tagged("post_install", "-at_install")
@@ -76,7 +76,7 @@ class TestRenewalBatch(SubscriptionCommon):
         paid, declined, failing, other = self.subscriptions
         self._set_card_outcome(declined.payment_token_id, "error")
         SaleOrder = type(self.env["sale.order"])
-        original = SaleOrder._subscription_create_invoices
+        original = SaleOrder._renewal_create_invoices
 
         def create_invoices(orders):
             if failing in orders:
@@ -85,7 +85,7 @@ class TestRenewalBatch(SubscriptionCommon):
 
         with (
             freeze_time("2026-01-01"),
-            patch.object(SaleOrder, "_subscription_create_invoices", create_invoices),
+            patch.object(SaleOrder, "_renewal_create_invoices", create_invoices),
             self.assertLogs(ENGINE_LOGGER, "ERROR") as logs,
         ):
             self._run_renewal()

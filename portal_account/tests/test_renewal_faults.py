@@ -22,6 +22,7 @@ from odoo import SUPERUSER_ID, Command, api, sql_db
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, get_db_name, tagged
 
+from ..models.account_move import PAID_STATES
 from .common import (
     TEST_CARD_REF,
     SubscriptionCommon,
@@ -31,8 +32,7 @@ from .common import (
     settle_test_charge,
 )
 
-ENGINE_LOGGER = "odoo.addons.portal_account.models.sale_order"
-PAID_STATES = ("paid", "in_payment")
+ENGINE_LOGGER = "odoo.addons.portal_account"
 
 
 class ProviderSpy:
@@ -156,15 +156,13 @@ class TestRenewalFaults(SubscriptionCommon):
             raise RuntimeError(f"fault injected at {point}")
 
         if point == "invoice":
-            original = SaleOrder._subscription_create_invoices
+            original = SaleOrder._renewal_create_invoices
 
             def create_invoices(orders):
                 return fail() if target in orders else original(orders)
 
             stack.enter_context(
-                patch.object(
-                    SaleOrder, "_subscription_create_invoices", create_invoices
-                )
+                patch.object(SaleOrder, "_renewal_create_invoices", create_invoices)
             )
         elif point == "provider_answer_lost":
             # The provider charged the card, the answer never came back.
@@ -384,18 +382,18 @@ class TestRenewalConcurrency(BaseCase):
             self.ids = self._create_data(env)
         # The engine sees this test's subscriptions only.
         SaleOrder = model_class(self.registry, "sale.order")
-        domain = SaleOrder._subscription_renewal_domain
+        domain = SaleOrder._renewal_due_domain
         ids = self.ids["subscriptions"]
         for patcher in (
             card_network_answers(self.registry),
             patch.object(
                 SaleOrder,
-                "_subscription_renewal_domain",
+                "_renewal_due_domain",
                 lambda model, today: [("id", "in", ids)] + domain(model, today),
             ),
             patch.object(
                 SaleOrder,
-                "_subscription_send_expiry_warnings",
+                "_renewal_warn_card_expiry",
                 lambda model, today: model.browse(),
             ),
         ):
@@ -626,7 +624,7 @@ class TestRenewalConcurrency(BaseCase):
     def test_worker_acts_on_what_it_locked(self):
         """A worker whose batch another worker renewed meanwhile renews nothing."""
         SaleOrder = model_class(self.registry, "sale.order")
-        original = SaleOrder._subscription_lock_batch
+        original = SaleOrder._renewal_lock
         state = {"cursor": None, "other_done": False}
 
         def lock_batch(orders, *args):
@@ -639,7 +637,7 @@ class TestRenewalConcurrency(BaseCase):
 
         with (
             ProviderSpy(self.registry) as spy,
-            patch.object(SaleOrder, "_subscription_lock_batch", lock_batch),
+            patch.object(SaleOrder, "_renewal_lock", lock_batch),
         ):
             with (
                 self.assertNoLogs(ENGINE_LOGGER, "ERROR"),

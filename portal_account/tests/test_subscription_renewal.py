@@ -5,13 +5,14 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo import Command
 from odoo.exceptions import ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import SubscriptionCommon
 
-ENGINE_LOGGER = "odoo.addons.portal_account.models.sale_order"
+ENGINE_LOGGER = "odoo.addons.portal_account"
 
 
 @tagged("post_install", "-at_install")
@@ -239,16 +240,16 @@ class TestSubscriptionRenewal(SubscriptionCommon):
             subscriptions |= self._create_subscription()
         subscriptions.payment_token_id = token
         failing = subscriptions[1]
-        original = type(failing)._subscription_charge_create
+        original = type(failing)._renewal_charge
 
-        def charge_or_fail(orders):
+        def charge_or_fail(orders, invoices):
             if failing in orders:
                 raise RuntimeError("provider unreachable")
-            return original(orders)
+            return original(orders, invoices)
 
         with (
             freeze_time("2026-01-01"),
-            patch.object(type(failing), "_subscription_charge_create", charge_or_fail),
+            patch.object(type(failing), "_renewal_charge", charge_or_fail),
             mute_logger(ENGINE_LOGGER),
         ):
             self._run_renewal()
@@ -494,3 +495,19 @@ class TestSubscriptionRenewal(SubscriptionCommon):
         self.assertEqual(
             self.subscription.subscription_invoice_ids.amount_untaxed, 200.0
         )
+
+    def test_ask_changes_todo_goes_to_the_customers_salesperson(self):
+        """As core's upsell activity: the order's salesperson, else the customer's."""
+        salesperson = new_test_user(
+            self.env, login="acme_rep", groups="sales_team.group_sale_salesman"
+        )
+        self.customer.user_id = salesperson
+        quote = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer_contact.id,
+                "user_id": False,
+                "order_line": [Command.create({"product_id": self.app.id})],
+            }
+        )
+        quote._action_ask_changes("Two more users", author=self.customer_contact)
+        self.assertEqual(quote.activity_ids.user_id, salesperson)

@@ -4,7 +4,7 @@
     "name": "Customer Account Portal",
     "summary": "Subscriptions, renewals with a grace period, success packs and "
     "a complete customer account portal under /my",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Sales/Sales",
     "license": "LGPL-3",
     "author": "portal_account contributors",

@@ -12,7 +12,6 @@ from . import res_partner
 from . import account_move
 from . import sale_order
 from . import sale_order_renewal
-from . import sale_order_lifecycle
 from . import sale_order_line
 from . import subscription_pause_wizard
 from . import helpdesk_ticket

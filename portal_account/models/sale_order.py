@@ -6,7 +6,7 @@ from datetime import timedelta
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import create_index, html2plaintext, plaintext2html
+from odoo.tools import create_index, format_date, html2plaintext, plaintext2html
 
 
 class SaleOrder(models.Model):
@@ -250,14 +250,21 @@ class SaleOrder(models.Model):
                 and expiry_date < order.next_invoice_date
             )
 
-    @api.depends("subscription_state", "next_invoice_date", "subscription_invoice_ids")
+    @api.depends(
+        "subscription_state",
+        "next_invoice_date",
+        "subscription_end_date",
+        "subscription_invoice_ids",
+    )
     @api.depends_context("date")
     def _compute_invoice_status(self):
         """A subscription is to invoice only while its open period is unbilled.
 
         Its invoices bill periods, not the order's lines, so core would see it
         to invoice forever: the renewal engine bills it, and Create Invoice
-        bills the open period through the engine (``_create_invoices``).
+        bills the open period through the engine (``_create_invoices``). A
+        paused subscription, or one whose open period starts on or after the
+        customer's end date, has nothing to invoice.
         """
         res = super()._compute_invoice_status()
         subscriptions = self.filtered(lambda o: o.is_subscription and o.state == "sale")
@@ -265,8 +272,7 @@ class SaleOrder(models.Model):
         today = fields.Date.context_today(self)
         for order in subscriptions:
             if (
-                order.subscription_state in ("in_progress", "to_renew")
-                and order.next_invoice_date
+                order._subscription_bills_open_period()
                 and order.next_invoice_date <= today
                 and order not in billed
             ):
@@ -361,6 +367,15 @@ class SaleOrder(models.Model):
         subscriptions = self.filtered(lambda o: o.is_subscription and o.state == "sale")
         if not subscriptions:
             return super()._create_invoices(grouped=grouped, final=final, date=date)
+        paused = subscriptions.filtered(lambda o: o.subscription_state == "paused")
+        if paused:
+            raise UserError(
+                self.env._(
+                    "%(subscriptions)s is paused: nothing is billed while it is "
+                    "paused. Resume it to bill its open period.",
+                    subscriptions=", ".join(paused.mapped("name")),
+                )
+            )
         not_running = subscriptions.filtered(
             lambda o: o.subscription_state not in ("in_progress", "to_renew")
         )
@@ -370,6 +385,22 @@ class SaleOrder(models.Model):
                     "%(subscriptions)s is not running: only a running subscription "
                     "bills a period.",
                     subscriptions=", ".join(not_running.mapped("name")),
+                )
+            )
+        ending = subscriptions.filtered(
+            lambda o: o.subscription_end_date
+            and not o._subscription_bills_open_period()
+        )
+        if ending:
+            raise UserError(
+                self.env._(
+                    "%(subscriptions)s closes on %(date)s at the customer's request: "
+                    "no period starting on or after that day is billed.",
+                    subscriptions=", ".join(ending.mapped("name")),
+                    date=", ".join(
+                        format_date(self.env, day)
+                        for day in sorted(set(ending.mapped("subscription_end_date")))
+                    ),
                 )
             )
         billed = subscriptions._subscription_period_invoices().subscription_id
@@ -910,47 +941,27 @@ class SaleOrder(models.Model):
         quote._portal_ensure_token()
         return quote
 
-    @api.model
-    def _subscription_run_lifecycle(self, today):
-        """The day's life-cycle changes, made before the renewals are billed.
-
-        Paused subscriptions whose resume date came resume; those the customer
-        closed close on their end date, so that no period starting on or after
-        it is billed; the seats removed by customers leave the periods about to
-        be billed.
-        """
-        self.search(
-            [
-                ("subscription_state", "=", "paused"),
-                ("subscription_resume_date", "<=", today),
-            ]
-        ).action_subscription_resume()
-        self.search(
-            [
-                ("subscription_state", "in", ("in_progress", "to_renew")),
-                ("subscription_end_date", "<=", today),
-            ]
-        )._subscription_close("customer")
-        self.search(
-            [
-                ("subscription_state", "=", "in_progress"),
-                ("next_invoice_date", "<=", today),
-                ("order_line.subscription_qty_removed", ">", 0),
-            ]
-        )._subscription_apply_removed_seats()
+    def _subscription_bills_open_period(self):
+        """Whether the open period is to be billed: the subscription runs (not
+        paused) and the period starts before the customer's end date."""
+        self.ensure_one()
+        return bool(
+            self.subscription_state in ("in_progress", "to_renew")
+            and self.next_invoice_date
+            and not (
+                self.subscription_end_date
+                and self.next_invoice_date >= self.subscription_end_date
+            )
+        )
 
     def _subscription_apply_removed_seats(self):
         """Apply the seats the customers removed, before their next period is billed."""
         lines = self.order_line.filtered("subscription_qty_removed")
-        for line in lines:
-            line.write(
-                {
-                    "product_uom_qty": max(
-                        line.product_uom_qty - line.subscription_qty_removed, 0
-                    ),
-                    "subscription_qty_removed": 0,
-                }
-            )
+        by_quantity = lines.grouped(
+            lambda line: max(line.product_uom_qty - line.subscription_qty_removed, 0)
+        )
+        for quantity, group in by_quantity.items():
+            group.write({"product_uom_qty": quantity, "subscription_qty_removed": 0})
         return lines
 
     def _subscription_close(self, reason):

@@ -203,6 +203,53 @@ class TestSubscriptionLifecycle(SubscriptionCommon):
         self.assertTrue(self._tracked(subscription, "next_invoice_date"))
         self.assertIn("40 day(s)", " ".join(subscription.message_ids.mapped("body")))
 
+    def test_due_set_of_the_life_cycle(self):
+        """Paused and ending subscriptions are due only for their change of the day."""
+        SaleOrder = self.env["sale.order"]
+        subscription = self.subscription
+        with freeze_time("2026-01-20"):
+            subscription.action_subscription_pause(resume_date=date(2026, 3, 1))
+        for day, due in (("2026-02-01", False), ("2026-03-01", True)):
+            with freeze_time(day):
+                today = date.fromisoformat(day)
+                self.assertEqual(
+                    subscription
+                    in SaleOrder.search(SaleOrder._renewal_due_domain(today)),
+                    due,
+                )
+                self.assertFalse(
+                    subscription.filtered_domain(
+                        SaleOrder._renewal_to_renew_domain(today)
+                    )
+                )
+
+    def test_resumed_and_renewed_in_one_run(self):
+        """Paused on its renewal day before the run: renewed on resuming."""
+        subscription = self.subscription
+        with freeze_time("2026-02-01"):
+            subscription.action_subscription_pause(resume_date=date(2026, 2, 3))
+            self._run_renewal()
+        self.assertFalse(self._period_invoices(subscription, date(2026, 2, 1)))
+        with freeze_time("2026-02-03"):
+            self._run_renewal()
+        # Paused two days: the period starts on the 3rd, billed and paid at once.
+        self.assertEqual(subscription.subscription_state, "in_progress")
+        invoice = self._period_invoices(subscription, date(2026, 2, 3))
+        self.assertTrue(invoice._subscription_is_paid())
+        self.assertEqual(subscription.next_invoice_date, date(2026, 3, 3))
+
+    def test_paused_then_closing_closes_on_the_end_date(self):
+        subscription = self.subscription
+        with freeze_time("2026-01-20"):
+            subscription._subscription_request_close(self.reason)
+            subscription.action_subscription_pause(resume_date=date(2026, 3, 1))
+        with freeze_time("2026-02-01"):
+            self._run_renewal()
+        self.assertEqual(subscription.subscription_state, "closed")
+        self.assertEqual(subscription.close_reason, "customer")
+        self.assertFalse(subscription.subscription_resume_date)
+        self.assertFalse(self._period_invoices(subscription, date(2026, 2, 1)))
+
     def test_pause_by_hand(self):
         subscription = self.subscription
         with freeze_time("2026-01-20"):

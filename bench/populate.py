@@ -401,6 +401,13 @@ def main():
         "--card-max", type=int, default=0, help="cap of the card half of a level"
     )
     parser.add_argument(
+        "--engine-sets",
+        type=int,
+        default=1,
+        help="identical sets per level (the 2nd tagged '<level>-2', ...), for "
+        "runs that each use one up (scaleout.py)",
+    )
+    parser.add_argument(
         "--invoice-volumes",
         default="",
         help="customers with only this many posted, unpaid invoices (core data)",
@@ -429,10 +436,12 @@ def main():
             manifest["customers"][str(volume)] = populator.create_customer(volume)
             env.cr.commit()
         for level in levels:
-            manifest["engine"][str(level)] = populator.create_engine_set(
-                level, card_max=args.card_max
-            )
-            env.cr.commit()
+            for copy in range(1, args.engine_sets + 1):
+                tag = str(level) if copy == 1 else f"{level}-{copy}"
+                manifest["engine"][tag] = populator.create_engine_set(
+                    level, tag=tag, card_max=args.card_max
+                )
+                env.cr.commit()
         if args.profile_set:
             manifest["engine"]["profile"] = populator.create_engine_set(
                 args.profile_set, tag="profile"

@@ -1,14 +1,18 @@
-"""Write portal_account/README.rst from the fragments in portal_account/readme/.
+"""Write each addon's README.rst from the fragments in its readme/ folder.
 
 OCA repositories do this with maintainer-tools' oca-gen-addon-readme; this is
 a small stand-in for the Markdown subset the fragments use (paragraphs,
-lists, *emphasis*, `code`). Run: python3 scripts/gen_readme.py
+lists, *emphasis*, `code`). Run: python3 scripts/gen_readme.py [addon...]
+(by default, every addon of the repository).
 """
 
+import ast
 import os
 import re
+import sys
 
-base = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "portal_account")
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+ADDONS = ("portal_account", "portal_account_queue")
 
 
 def conv(md):
@@ -25,14 +29,17 @@ def conv(md):
     return "\n".join(out).strip() + "\n"
 
 
-def frag(name):
+def frag(base, name):
     with open(f"{base}/readme/{name}.md", encoding="utf-8") as md:
         return conv(md.read())
 
 
-title = "Customer Account Portal"
-bar = "=" * len(title)
-doc = f"""{bar}
+def write_readme(addon):
+    base = os.path.join(root, addon)
+    with open(f"{base}/__manifest__.py", encoding="utf-8") as manifest:
+        title = ast.literal_eval(manifest.read())["name"]
+    bar = "=" * len(title)
+    doc = f"""{bar}
 {title}
 {bar}
 
@@ -49,7 +56,7 @@ doc = f"""{bar}
     :target: http://www.gnu.org/licenses/lgpl-3.0-standalone.html
     :alt: License: LGPL-3
 
-{frag("DESCRIPTION")}
+{frag(base, "DESCRIPTION")}
 **Table of contents**
 
 .. contents::
@@ -58,11 +65,11 @@ doc = f"""{bar}
 Configuration
 =============
 
-{frag("CONFIGURE")}
+{frag(base, "CONFIGURE")}
 Usage
 =====
 
-{frag("USAGE")}
+{frag(base, "USAGE")}
 Bug Tracker
 ===========
 
@@ -81,6 +88,10 @@ Authors
 Contributors
 ------------
 
-{frag("CONTRIBUTORS")}"""
-with open(f"{base}/README.rst", "w", encoding="utf-8") as rst:
-    rst.write(doc)
+{frag(base, "CONTRIBUTORS")}"""
+    with open(f"{base}/README.rst", "w", encoding="utf-8") as rst:
+        rst.write(doc)
+
+
+for name in sys.argv[1:] or ADDONS:
+    write_readme(name)

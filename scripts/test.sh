@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Lint portal_account, test the scripts' preflight (scripts/tests), install
-# the addon with demo data in a throwaway database (failing on any
-# WARNING/ERROR in the install log), then run its tests with pytest-odoo,
-# HTTP server and browser included. The database is dropped at the end.
+# Lint the addons, test the scripts' preflight (scripts/tests), then for each
+# suite install its addon with demo data in a throwaway database (failing on
+# any WARNING/ERROR in the install log) and run its tests with pytest-odoo,
+# HTTP server and browser included. The databases are dropped at the end.
+# Suites: portal_account alone (portal_account/tests: without
+# portal_account_queue nothing changes), then portal_account_queue with OCA
+# queue_job (portal_account_queue/tests).
 #   ./scripts/test.sh [pytest args]    e.g. ./scripts/test.sh -k portal -x
-#   SKIP_LINT=1          skip the lint gates (quick local loops)
+#   Test paths among the arguments select the suites they belong to; the other
+#   arguments go to every suite run.
 #   TEST_RUNNER          pytest (default), odoo (Odoo's own runner, as OCA's CI
-#                        runs addons: -i portal_account --test-enable
-#                        --test-tags /portal_account, in a database of its
-#                        own) or both
+#                        runs addons: -i <addon> --test-enable
+#                        --test-tags /<addon>, in a database of its own, for
+#                        each suite) or both
+#   SKIP_LINT=1          skip the lint gates (quick local loops)
 #   ODOO_TEST_LOG_LEVEL  Odoo log level during tests (default warn)
 #   PYTHON               interpreter that imports Odoo 18 (default python3)
 #   PORT                 HTTP port of the tests' server (default: a free one)
@@ -17,11 +22,12 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ADDON_DIR="$REPO_ROOT/portal_account"
-TEST_DB="portal_account_test_$$"
+ADDONS=(portal_account portal_account_queue)
 # The tests make the payment provider they charge (tests/common.py), as core's
-# payment tests do: nothing but the addon is installed.
-INSTALL_MODULES="portal_account"
+# payment tests do: nothing but the suite's addon (and what it depends on) is
+# installed.
+SUITES=(portal_account portal_account_queue)
+TEST_DBS=()
 LOG_DIR="$LOCAL_DIR/logs"
 
 check_python
@@ -49,19 +55,25 @@ lint_step() {
 }
 
 run_lint() {
-    local py_targets=(portal_account) path po_files=()
+    local py_targets=("${ADDONS[@]}") path po_files=() manifests=() addon
     for path in bench scripts conftest.py; do
         [[ -e "$path" ]] && py_targets+=("$path")
+    done
+    for addon in "${ADDONS[@]}"; do
+        manifests+=("$REPO_ROOT/$addon/__manifest__.py")
     done
     lint_step "ruff check" "$PYTHON" -m ruff check --no-fix "${py_targets[@]}"
     lint_step "ruff format --check" \
         "$PYTHON" -m ruff format --check "${py_targets[@]}"
     lint_step "pylint_odoo (.pylintrc-mandatory)" \
-        "$PYTHON" -m pylint --rcfile=.pylintrc-mandatory portal_account
+        "$PYTHON" -m pylint --rcfile=.pylintrc-mandatory "${ADDONS[@]}"
     lint_step "oca-checks-odoo-module" \
-        "$PYTHON" -m oca_pre_commit_hooks "$ADDON_DIR/__manifest__.py"
-    mapfile -t po_files < <(find "$ADDON_DIR/i18n" -maxdepth 1 \
-        \( -name '*.po' -o -name '*.pot' \) 2>/dev/null | sort)
+        "$PYTHON" -m oca_pre_commit_hooks "${manifests[@]}"
+    for addon in "${ADDONS[@]}"; do
+        [[ -d "$REPO_ROOT/$addon/i18n" ]] &&
+            mapfile -t -O "${#po_files[@]}" po_files < <(find "$REPO_ROOT/$addon/i18n" \
+                -maxdepth 1 \( -name '*.po' -o -name '*.pot' \) | sort)
+    done
     if ((${#po_files[@]})); then
         lint_step "oca-checks-po" \
             "$PYTHON" -c 'import sys; from oca_pre_commit_hooks.cli_po import main; sys.exit(main())' \
@@ -85,69 +97,112 @@ info "pytest scripts/tests (the preflight's messages)"
     die "the preflight tests (scripts/tests) failed (see above)."
 
 cleanup() {
-    local rc=$?
-    info "Dropping test database $TEST_DB"
-    odoo_cmd db -c "$ODOO_CONF" drop "$TEST_DB" >/dev/null 2>&1 || true
+    local rc=$? db
+    for db in "${TEST_DBS[@]}"; do
+        info "Dropping test database $db"
+        odoo_cmd db -c "$ODOO_CONF" drop "$db" >/dev/null 2>&1 || true
+    done
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-install_log="$LOG_DIR/install-$TEST_DB.log"
-info "Installing $INSTALL_MODULES with demo data into $TEST_DB (log: ${install_log#"$REPO_ROOT"/})"
-install_rc=0
-odoo_cmd -c "$ODOO_CONF" -d "$TEST_DB" -i "$INSTALL_MODULES" --stop-after-init \
-    --log-level=info >"$install_log" 2>&1 || install_rc=$?
-problems="$(grep -E ' (WARNING|ERROR|CRITICAL) ' "$install_log" || true)"
-if [[ -n "$problems" ]]; then
-    echo "$problems" >&2
-    die "the install log has $(wc -l <<<"$problems") WARNING/ERROR line(s), shown above."
-fi
-((install_rc == 0)) || {
-    tail -n 40 "$install_log" >&2
-    die "installing portal_account failed (exit $install_rc)."
+# install_addon ADDON DB: a clean install with demo data, its log without
+# WARNING or ERROR lines.
+install_addon() {
+    local addon="$1" db="$2" install_log install_rc=0 problems state demo
+    install_log="$LOG_DIR/install-$db.log"
+    info "Installing $addon with demo data into $db (log: ${install_log#"$REPO_ROOT"/})"
+    TEST_DBS+=("$db")
+    odoo_cmd -c "$ODOO_CONF" -d "$db" -i "$addon" --stop-after-init \
+        --log-level=info >"$install_log" 2>&1 || install_rc=$?
+    problems="$(grep -E ' (WARNING|ERROR|CRITICAL) ' "$install_log" || true)"
+    if [[ -n "$problems" ]]; then
+        echo "$problems" >&2
+        die "the install log has $(wc -l <<<"$problems") WARNING/ERROR line(s), shown above."
+    fi
+    ((install_rc == 0)) || {
+        tail -n 40 "$install_log" >&2
+        die "installing $addon failed (exit $install_rc)."
+    }
+    read -r state demo <<<"$(module_state "$db" "$addon" --with-demo)"
+    [[ "$state" == installed && "$demo" == demo ]] ||
+        die "$addon is '$state' ($demo) in $db after install; expected installed with demo data."
 }
-read -r state demo <<<"$(module_state "$TEST_DB" portal_account --with-demo)"
-[[ "$state" == installed && "$demo" == demo ]] ||
-    die "portal_account is '$state' ($demo) in $TEST_DB after install; expected installed with demo data."
 
-# Odoo's own runner installs the addon in a new database and runs its tests
-# there; its last line counts them: "N failed, M error(s) of T tests".
+# Importing queue_job makes Odoo's threaded server start a job runner, which
+# would run the tests' jobs behind their back: the tests run the jobs
+# themselves (portal_account_queue/tests), so the runner is switched off.
+export ODOO_QUEUE_JOB_CHANNELS="root:0"
+
+# Odoo's own runner installs the suite's addon in a new database and runs its
+# tests there; its last line counts them: "N failed, M error(s) of T tests".
 run_odoo_runner() {
-    local db="${TEST_DB}_runner" log="$LOG_DIR/odoo-runner-$TEST_DB.log" rc=0
-    info "Odoo's test runner: -i $INSTALL_MODULES --test-tags /portal_account in $db (log: ${log#"$REPO_ROOT"/})"
-    odoo_cmd -c "$ODOO_CONF" -d "$db" -i "$INSTALL_MODULES" --test-enable \
-        --test-tags /portal_account --stop-after-init --log-level=test \
+    local addon="$1" db="${1}_runner_$$" log="$LOG_DIR/odoo-runner-${1}_$$.log" rc=0
+    info "Odoo's test runner: -i $addon --test-tags /$addon in $db (log: ${log#"$REPO_ROOT"/})"
+    TEST_DBS+=("$db")
+    odoo_cmd -c "$ODOO_CONF" -d "$db" -i "$addon" --test-enable \
+        --test-tags "/$addon" --stop-after-init --log-level=test \
         >"$log" 2>&1 || rc=$?
     odoo_cmd db -c "$ODOO_CONF" drop "$db" >/dev/null 2>&1 || true
     local summary
     summary="$(grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$log" | tail -n 1)"
     grep -E ' (ERROR|CRITICAL) ' "$log" | tail -n 40 >&2 || true
-    [[ -n "$summary" ]] || die "Odoo's test runner ran no test (exit $rc); see $log."
-    info "Odoo's test runner: $summary"
+    [[ -n "$summary" ]] || die "Odoo's test runner ran no test of $addon (exit $rc); see $log."
+    info "Odoo's test runner ($addon): $summary"
     [[ "$summary" == "0 failed, 0 error(s) of "* && "$rc" == 0 ]] ||
-        die "Odoo's test runner: $summary (exit $rc); see $log."
+        die "Odoo's test runner ($addon): $summary (exit $rc); see $log."
 }
 
 case "${TEST_RUNNER:-pytest}" in
 pytest) ;;
-odoo)
-    run_odoo_runner
-    exit 0
+odoo | both)
+    for addon in "${SUITES[@]}"; do
+        run_odoo_runner "$addon"
+    done
+    [[ "$TEST_RUNNER" == odoo ]] && exit 0
     ;;
-both) run_odoo_runner ;;
 *) die "TEST_RUNNER is '${TEST_RUNNER}': use pytest, odoo or both." ;;
 esac
 
-# Without a test path among the arguments, pytest.ini's testpaths
-# (portal_account/tests) applies.
-info "pytest $*"
-pytest_rc=0
-"$PYTHON" -m pytest --odoo-database="$TEST_DB" --odoo-config="$ODOO_CONF" \
-    --odoo-http --odoo-log-level="${ODOO_TEST_LOG_LEVEL:-warn}" \
-    -rfEs "$@" || pytest_rc=$?
-case "$pytest_rc" in
-0) info "All tests passed" ;;
-5) die "pytest collected no test: a run that tests nothing is a failure." ;;
-*) die "pytest failed (exit $pytest_rc)." ;;
-esac
+# Split the arguments: test paths (a file or folder, with or without ::node)
+# choose the suites; everything else is passed to each suite's pytest.
+PYTEST_OPTS=()
+TEST_PATHS=()
+for arg in "$@"; do
+    if [[ "$arg" != -* && -e "${arg%%::*}" ]]; then
+        TEST_PATHS+=("$arg")
+    else
+        PYTEST_OPTS+=("$arg")
+    fi
+done
+
+ran_tests=0
+for addon in "${SUITES[@]}"; do
+    suite_paths=()
+    if ((${#TEST_PATHS[@]})); then
+        for arg in "${TEST_PATHS[@]}"; do
+            [[ "$(realpath "${arg%%::*}")/" == "$REPO_ROOT/$addon/"* ]] &&
+                suite_paths+=("$arg")
+        done
+        ((${#suite_paths[@]})) || continue
+    else
+        suite_paths=("$addon/tests")
+    fi
+    test_db="${addon}_test_$$"
+    install_addon "$addon" "$test_db"
+    info "pytest ($addon) ${PYTEST_OPTS[*]} ${suite_paths[*]}"
+    pytest_rc=0
+    "$PYTHON" -m pytest --odoo-database="$test_db" --odoo-config="$ODOO_CONF" \
+        --odoo-http --odoo-log-level="${ODOO_TEST_LOG_LEVEL:-warn}" \
+        -rfEs "${PYTEST_OPTS[@]}" "${suite_paths[@]}" || pytest_rc=$?
+    case "$pytest_rc" in
+    0) ran_tests=1 ;;
+    5) info "no test of $addon selected" ;;
+    *) die "pytest ($addon) failed (exit $pytest_rc)." ;;
+    esac
+    odoo_cmd db -c "$ODOO_CONF" drop "$test_db" >/dev/null 2>&1 || true
+done
+((ran_tests)) ||
+    die "pytest collected no test: a run that tests nothing is a failure."
+info "All tests passed"

@@ -39,6 +39,9 @@ class PaymentTransaction(models.Model):
         """
         lost = self.browse()
         for transaction in self:
+            # Each send commits, which empties the cache: prefetching the whole
+            # batch again for every charge would read it once per charge.
+            transaction = transaction.with_prefetch()
             unit = WorkUnit(transaction)
             with unit:
                 transaction._send_payment_request()

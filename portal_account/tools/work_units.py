@@ -94,7 +94,9 @@ def work_units(records):
     yield unit
     if unit.failed and len(records) > 1:
         for record in records:
-            yield WorkUnit(record)
+            # A unit that commits empties the cache: each record reads itself
+            # alone rather than the whole batch again.
+            yield WorkUnit(record.with_prefetch())
 
 
 class Batches:

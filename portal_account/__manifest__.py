@@ -24,7 +24,9 @@
         "data/ir_cron.xml",
         "data/mail_template_data.xml",
         "data/mail_template_dunning_data.xml",
+        "data/mail_template_lifecycle_data.xml",
         "views/subscription_plan_views.xml",
+        "views/subscription_close_reason_views.xml",
         "views/sale_order_views.xml",
         "views/sale_order_dunning_views.xml",
         "views/subscription_grace_extend_views.xml",
@@ -45,6 +47,7 @@
     "demo": [
         "demo/portal_account_demo.xml",
         "demo/subscription_dunning_demo.xml",
+        "demo/subscription_lifecycle_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": [

@@ -280,6 +280,14 @@ def save_png(raw, path):
     return buffer.tell()
 
 
+# Open the "Close Subscription" dialog from its sidebar button, once the
+# page's scripts are there to show it.
+OPEN_CLOSE_DIALOG = (
+    "new Promise(r => setTimeout(() => "
+    "{document.querySelector('.o_subscription_close').click(); r();}, 1500))"
+)
+
+
 def demo_targets(session, base_url):
     """The pages to capture, with ids resolved from the portal itself."""
 
@@ -297,6 +305,31 @@ def demo_targets(session, base_url):
         "/my/subscriptions?filterby=in_progress", r"/my/subscriptions/\d+"
     )
     closed = first_link("/my/subscriptions?filterby=closed", r"/my/subscriptions/\d+")
+    closing = next(
+        (
+            link
+            for link in re.findall(
+                r"/my/subscriptions/\d+",
+                session.get(
+                    urljoin(base_url, "/my/subscriptions?filterby=in_progress"),
+                    timeout=60,
+                ).text,
+            )
+            if "o_subscription_closing"
+            in session.get(urljoin(base_url, link), timeout=60).text
+        ),
+        None,
+    )
+    if not closing:
+        sys.exit("no closing subscription in the demo data")
+    paused = first_link("/my/subscriptions?filterby=paused", r"/my/subscriptions/\d+")
+    # The change page reviewing two more seats of its last line (the users).
+    change_form = session.get(urljoin(base_url, f"{running}/change"), timeout=60).text
+    seats = re.findall(r'name="(qty_\d+)"\s+value="(\d+)"', change_form)
+    if not seats:
+        sys.exit(f"no quantity field on {running}/change")
+    field, quantity = seats[-1]
+    change_review = f"{running}/change?{field}={int(quantity) + 2}"
     ticket = first_link("/my/tickets", r"/my/ticket/\d+")
     quote = first_link("/my/quotes", r"/my/orders/\d+(\?access_token=[\w-]+)?")
     desktop, phone = DESKTOP_WIDTH, PHONE_WIDTH
@@ -319,6 +352,22 @@ def demo_targets(session, base_url):
         ),
         ("11_phone_my_home", "/my", phone, None),
         ("12_phone_subscription", to_renew, phone, None),
+        (
+            "13_subscription_close",
+            running,
+            desktop,
+            OPEN_CLOSE_DIALOG,
+        ),
+        ("14_subscription_closing", closing, desktop, None),
+        ("15_subscription_change", change_review, desktop, None),
+        ("16_subscription_paused", paused, desktop, None),
+        (
+            "17_phone_subscription_close",
+            running,
+            phone,
+            OPEN_CLOSE_DIALOG,
+        ),
+        ("18_phone_subscription_change", change_review, phone, None),
     ]
 
 

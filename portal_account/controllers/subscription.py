@@ -10,6 +10,10 @@ from odoo.addons.sale.controllers import portal as sale_portal
 
 from .portal_list import PortalListMixin
 
+COMMENT_MAX_LENGTH = 2000
+QUANTITY_MAX = 10000
+CHANGE_ERRORS = ("invalid_product", "invalid_quantity", "too_many", "refused")
+
 
 class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
     """Subscriptions under /my: list, detail and payment method."""
@@ -47,7 +51,11 @@ class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
         return [
             ("message_partner_ids", "child_of", [partner.commercial_partner_id.id]),
             ("is_subscription", "=", True),
-            ("subscription_state", "in", ("in_progress", "to_renew", "closed")),
+            (
+                "subscription_state",
+                "in",
+                ("in_progress", "to_renew", "paused", "closed"),
+            ),
         ]
 
     def _get_subscription_searchbar_sortings(self):
@@ -77,6 +85,10 @@ class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
             "in_progress": {
                 "label": request.env._("In Progress"),
                 "domain": [("subscription_state", "=", "in_progress")],
+            },
+            "paused": {
+                "label": request.env._("Paused"),
+                "domain": [("subscription_state", "=", "paused")],
             },
             "closed": {
                 "label": request.env._("Closed"),
@@ -198,6 +210,16 @@ class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
             "res_company": order_sudo.company_id,
             "backend_url": f"/odoo/action-{order_sudo._get_portal_return_action().id}"
             f"/{order_sudo.id}",
+            "can_close": order_sudo._subscription_can_close(),
+            "can_change": order_sudo._subscription_can_change(),
+            "close_reasons": (
+                self._get_subscription_close_reasons(order_sudo)
+                if order_sudo._subscription_can_close()
+                else request.env["subscription.close.reason"]
+            ),
+            "close_end_date": order_sudo._subscription_close_end_date(),
+            "close_closes_now": order_sudo._subscription_close_end_date()
+            <= fields.Date.context_today(order_sudo),
             "token_expires_before_renewal": (
                 order_sudo.payment_token_expires_before_renewal
             ),
@@ -331,3 +353,169 @@ class SubscriptionPortal(PortalListMixin, sale_portal.CustomerPortal):
         else:
             message = "payment_method_not_charged"
         return request.redirect(f"/my/subscriptions/{order_sudo.id}?message={message}")
+
+    # ------------------------------------------------------------
+    # Self-service: close, undo, change quantities
+    # ------------------------------------------------------------
+
+    def _subscription_self_service_access(self, order_id, access_token=None):
+        """The subscription as superuser, or the redirection refusing the request.
+
+        Closing and changing a subscription belong to the customer's account:
+        a contact of the customer's company, logged in. A shared link is not
+        enough.
+        """
+        try:
+            order_sudo = self._subscription_check_access(order_id, access_token)
+        except (AccessError, MissingError):
+            return None, request.redirect("/my")
+        if request.env.user._is_public():
+            return None, request.redirect(
+                f"/web/login?redirect=/my/subscriptions/{order_sudo.id}"
+            )
+        partner = request.env.user.partner_id
+        if partner.commercial_partner_id != order_sudo.partner_id.commercial_partner_id:
+            return None, request.redirect("/my")
+        return order_sudo, None
+
+    def _subscription_redirect(self, order_sudo, message):
+        return request.redirect(f"/my/subscriptions/{order_sudo.id}?message={message}")
+
+    def _get_subscription_close_reasons(self, order_sudo):
+        """The reasons the customer may choose; read as superuser, filtered."""
+        Reason = request.env["subscription.close.reason"].sudo()
+        return Reason.search(Reason._get_portal_domain(order_sudo.company_id))
+
+    @http.route(
+        ["/my/subscriptions/<int:order_id>/close"],
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_subscription_close(
+        self, order_id, access_token=None, reason_id=None, comment=None, **kwargs
+    ):
+        order_sudo, refusal = self._subscription_self_service_access(
+            order_id, access_token
+        )
+        if refusal:
+            return refusal
+        if order_sudo.subscription_end_date and order_sudo.subscription_state in (
+            "in_progress",
+            "to_renew",
+        ):
+            # The same form posted again: closing already.
+            return self._subscription_redirect(order_sudo, "closing")
+        if not order_sudo._subscription_can_close():
+            return self._subscription_redirect(order_sudo, "close_not_allowed")
+        reason_id = self._cast_as_int(reason_id)
+        reason_sudo = self._get_subscription_close_reasons(order_sudo).filtered(
+            lambda reason: reason.id == reason_id
+        )
+        if not reason_sudo:
+            return self._subscription_redirect(order_sudo, "close_invalid_reason")
+        comment = self._portal_text(comment if isinstance(comment, str) else "")
+        order_sudo._subscription_request_close(
+            reason_sudo,
+            comment=comment[:COMMENT_MAX_LENGTH],
+            author=request.env.user.partner_id,
+        )
+        if order_sudo.subscription_state == "closed":
+            return self._subscription_redirect(order_sudo, "closed_now")
+        return self._subscription_redirect(order_sudo, "closing")
+
+    @http.route(
+        ["/my/subscriptions/<int:order_id>/close/undo"],
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_subscription_close_undo(self, order_id, access_token=None, **kwargs):
+        order_sudo, refusal = self._subscription_self_service_access(
+            order_id, access_token
+        )
+        if refusal:
+            return refusal
+        if order_sudo._subscription_undo_close(author=request.env.user.partner_id):
+            return self._subscription_redirect(order_sudo, "close_undone")
+        if order_sudo.subscription_state == "closed":
+            return self._subscription_redirect(order_sudo, "subscription_closed")
+        # Posted again: there is no closing left to undo.
+        return self._subscription_redirect(order_sudo, "close_undone")
+
+    def _subscription_parse_quantities(self, order_sudo, params):
+        """The new quantities of the form {product: int}, or an error code.
+
+        Only whole, non-negative numbers of seats, of the products the customer
+        may change on this subscription; an empty field leaves its line as it is.
+        """
+        allowed = {
+            product.id: product
+            for product in order_sudo._subscription_change_products()
+        }
+        quantities = {}
+        for key, value in params.items():
+            if not key.startswith("qty_"):
+                continue
+            product = allowed.get(self._cast_as_int(key[4:]))
+            if not product:
+                return None, "invalid_product"
+            value = value.strip() if isinstance(value, str) else ""
+            if not value:
+                continue
+            if not (value.isascii() and value.isdigit()):
+                return None, "invalid_quantity"
+            if len(value) > 6 or int(value) > QUANTITY_MAX:
+                return None, "too_many"
+            quantities[product] = int(value)
+        return quantities, None
+
+    @http.route(
+        ["/my/subscriptions/<int:order_id>/change"],
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        website=True,
+    )
+    def portal_subscription_change(self, order_id, access_token=None, **kwargs):
+        order_sudo, refusal = self._subscription_self_service_access(
+            order_id, access_token
+        )
+        if refusal:
+            return refusal
+        if not order_sudo._subscription_can_change():
+            return self._subscription_redirect(order_sudo, "change_not_allowed")
+        url = f"/my/subscriptions/{order_sudo.id}/change"
+        quantities, error = self._subscription_parse_quantities(order_sudo, kwargs)
+        if request.httprequest.method == "POST":
+            if error:
+                return request.redirect(f"{url}?error={error}")
+            try:
+                with request.env.cr.savepoint():
+                    quote_sudo = order_sudo._subscription_apply_change(quantities)
+            except (UserError, ValidationError):
+                return request.redirect(f"{url}?error=refused")
+            if quote_sudo:
+                return request.redirect(quote_sudo.get_portal_url())
+            return self._subscription_redirect(order_sudo, "change_saved")
+
+        error = error or self._portal_key(kwargs.get("error"), CHANGE_ERRORS)
+        change = order_sudo._subscription_prepare_change(quantities or {})
+        values = self._prepare_portal_layout_values()
+        values.update(
+            {
+                "page_name": "subscription_change",
+                "subscription": order_sudo,
+                "change": change,
+                "error": error,
+                "reviewed": bool(quantities) and not error,
+                "changed": any(
+                    row["new_quantity"]
+                    != (row["quantity"] if row["pending"] is None else row["pending"])
+                    for row in change["rows"]
+                ),
+            }
+        )
+        return request.render("portal_account.portal_subscription_change_page", values)

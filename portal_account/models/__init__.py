@@ -1,4 +1,5 @@
 from . import subscription_plan
+from . import subscription_close_reason
 from . import hosted_database
 from . import success_pack
 from . import success_pack_log
@@ -12,6 +13,7 @@ from . import account_move
 from . import sale_order
 from . import sale_order_renewal
 from . import sale_order_line
+from . import subscription_pause_wizard
 from . import helpdesk_ticket
 from . import res_config_settings
 from . import sale_advance_payment_inv

@@ -1,11 +1,12 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import uuid
+from datetime import timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import create_index, html2plaintext, plaintext2html
+from odoo.tools import create_index, format_date, html2plaintext, plaintext2html
 
 
 class SaleOrder(models.Model):
@@ -29,6 +30,7 @@ class SaleOrder(models.Model):
             ("draft", "Quotation"),
             ("in_progress", "In Progress"),
             ("to_renew", "To Renew"),
+            ("paused", "Paused"),
             ("closed", "Closed"),
         ],
         string="Subscription Status",
@@ -76,9 +78,49 @@ class SaleOrder(models.Model):
         "could not learn: check it with the payment provider, then untick.",
     )
     close_reason = fields.Selection(
-        selection=[("unpaid", "Unpaid"), ("manual", "Closed by the company")],
+        selection=[
+            ("unpaid", "Unpaid"),
+            ("manual", "Closed by the company"),
+            ("customer", "Closed by the customer"),
+        ],
         tracking=True,
         copy=False,
+    )
+    close_reason_id = fields.Many2one(
+        comodel_name="subscription.close.reason",
+        string="Customer's Reason",
+        tracking=True,
+        copy=False,
+        index="btree_not_null",
+        help="Why the customer closed the subscription.",
+    )
+    close_comment = fields.Text(copy=False)
+    subscription_end_date = fields.Date(
+        string="End Date",
+        tracking=True,
+        copy=False,
+        index="btree_not_null",
+        help="The subscription closes on that day; no period starting on or after "
+        "it is billed.",
+    )
+    subscription_close_date = fields.Date(
+        string="Closed On",
+        copy=False,
+        readonly=True,
+        help="The day the subscription was closed.",
+    )
+    subscription_paused_date = fields.Date(
+        string="Paused Since",
+        tracking=True,
+        copy=False,
+        readonly=True,
+    )
+    subscription_resume_date = fields.Date(
+        string="Resume Date",
+        tracking=True,
+        copy=False,
+        help="The day a paused subscription resumes by itself; empty: resumed by "
+        "hand.",
     )
     hosted_database_ids = fields.One2many(
         comodel_name="hosted.database",
@@ -208,14 +250,21 @@ class SaleOrder(models.Model):
                 and expiry_date < order.next_invoice_date
             )
 
-    @api.depends("subscription_state", "next_invoice_date", "subscription_invoice_ids")
+    @api.depends(
+        "subscription_state",
+        "next_invoice_date",
+        "subscription_end_date",
+        "subscription_invoice_ids",
+    )
     @api.depends_context("date")
     def _compute_invoice_status(self):
         """A subscription is to invoice only while its open period is unbilled.
 
         Its invoices bill periods, not the order's lines, so core would see it
         to invoice forever: the renewal engine bills it, and Create Invoice
-        bills the open period through the engine (``_create_invoices``).
+        bills the open period through the engine (``_create_invoices``). A
+        paused subscription, or one whose open period starts on or after the
+        customer's end date, has nothing to invoice.
         """
         res = super()._compute_invoice_status()
         subscriptions = self.filtered(lambda o: o.is_subscription and o.state == "sale")
@@ -223,8 +272,7 @@ class SaleOrder(models.Model):
         today = fields.Date.context_today(self)
         for order in subscriptions:
             if (
-                order.subscription_state in ("in_progress", "to_renew")
-                and order.next_invoice_date
+                order._subscription_bills_open_period()
                 and order.next_invoice_date <= today
                 and order not in billed
             ):
@@ -319,6 +367,15 @@ class SaleOrder(models.Model):
         subscriptions = self.filtered(lambda o: o.is_subscription and o.state == "sale")
         if not subscriptions:
             return super()._create_invoices(grouped=grouped, final=final, date=date)
+        paused = subscriptions.filtered(lambda o: o.subscription_state == "paused")
+        if paused:
+            raise UserError(
+                self.env._(
+                    "%(subscriptions)s is paused: nothing is billed while it is "
+                    "paused. Resume it to bill its open period.",
+                    subscriptions=", ".join(paused.mapped("name")),
+                )
+            )
         not_running = subscriptions.filtered(
             lambda o: o.subscription_state not in ("in_progress", "to_renew")
         )
@@ -328,6 +385,22 @@ class SaleOrder(models.Model):
                     "%(subscriptions)s is not running: only a running subscription "
                     "bills a period.",
                     subscriptions=", ".join(not_running.mapped("name")),
+                )
+            )
+        ending = subscriptions.filtered(
+            lambda o: o.subscription_end_date
+            and not o._subscription_bills_open_period()
+        )
+        if ending:
+            raise UserError(
+                self.env._(
+                    "%(subscriptions)s closes on %(date)s at the customer's request: "
+                    "no period starting on or after that day is billed.",
+                    subscriptions=", ".join(ending.mapped("name")),
+                    date=", ".join(
+                        format_date(self.env, day)
+                        for day in sorted(set(ending.mapped("subscription_end_date")))
+                    ),
                 )
             )
         billed = subscriptions._subscription_period_invoices().subscription_id
@@ -362,27 +435,88 @@ class SaleOrder(models.Model):
             {
                 "subscription_state": "in_progress",
                 "close_reason": False,
+                "close_reason_id": False,
+                "close_comment": False,
+                "subscription_end_date": False,
+                "subscription_close_date": False,
                 "renewal_deadline": False,
                 "subscription_checked_date": False,
             }
         )
         closed.hosted_database_ids._restore_access()
 
+    def action_subscription_pause(self, resume_date=None):
+        """Pause running subscriptions from today, until ``resume_date`` if given.
+
+        Nothing is billed and no grace period runs while paused; the databases
+        are suspended, since the days of the pause are given back on resuming.
+        """
+        today = fields.Date.context_today(self)
+        resume_date = fields.Date.to_date(resume_date) if resume_date else False
+        if resume_date and resume_date <= today:
+            raise UserError(self.env._("The resume date must be after today."))
+        not_running = self.filtered(
+            lambda order: order.subscription_state != "in_progress"
+        )
+        if not_running:
+            raise UserError(
+                self.env._(
+                    "Only running subscriptions can be paused: %s.",
+                    ", ".join(not_running.mapped("name")),
+                )
+            )
+        self.write(
+            {
+                "subscription_state": "paused",
+                "subscription_paused_date": today,
+                "subscription_resume_date": resume_date,
+            }
+        )
+        self.hosted_database_ids._suspend_access()
+        return True
+
+    def action_subscription_resume(self):
+        """Resume paused subscriptions; the next invoice moves on by the pause."""
+        today = fields.Date.context_today(self)
+        paused = self.filtered(lambda order: order.subscription_state == "paused")
+        for order in paused:
+            paused_days = (today - (order.subscription_paused_date or today)).days
+            values = {
+                "subscription_state": "in_progress",
+                "subscription_paused_date": False,
+                "subscription_resume_date": False,
+            }
+            if order.next_invoice_date and paused_days > 0:
+                values["next_invoice_date"] = order.next_invoice_date + timedelta(
+                    days=paused_days
+                )
+            order.write(values)
+            order.message_post(
+                body=self.env._(
+                    "Resumed after a pause of %(days)s day(s).", days=paused_days
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        paused.hosted_database_ids._restore_access()
+        return True
+
+    def action_subscription_open_pause_wizard(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Pause Subscription"),
+            "res_model": "subscription.pause.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_order_ids": self.ids},
+        }
+
     def action_subscription_new_quotation(self, quote_type="upsell"):
         """Open a new upsell (or renewal) quotation for this subscription."""
         self.ensure_one()
         if quote_type not in ("upsell", "renewal"):
             raise UserError(self.env._("Unknown quotation type %s.", quote_type))
-        quote = self.copy(
-            {
-                "origin_subscription_id": self.id,
-                "subscription_quote_type": quote_type,
-                "subscription_plan_id": self.subscription_plan_id.id,
-                "order_line": self._subscription_quote_lines(quote_type),
-                "require_payment": False,
-                "require_signature": True,
-                "client_order_ref": self.name,
-            }
+        quote = self._subscription_new_quote(
+            quote_type, self._subscription_quote_lines(quote_type)
         )
         return {
             "type": "ir.actions.act_window",
@@ -438,6 +572,22 @@ class SaleOrder(models.Model):
                 values["access_token"] = str(uuid.uuid4())
             order.write(values)
 
+    def _subscription_new_quote(self, quote_type, order_lines, **values):
+        """A new upsell or renewal quotation of this subscription."""
+        self.ensure_one()
+        return self.copy(
+            {
+                "origin_subscription_id": self.id,
+                "subscription_quote_type": quote_type,
+                "subscription_plan_id": self.subscription_plan_id.id,
+                "order_line": order_lines,
+                "require_payment": False,
+                "require_signature": True,
+                "client_order_ref": self.name,
+                **values,
+            }
+        )
+
     def _subscription_quote_lines(self, quote_type):
         if quote_type == "upsell":
             return []
@@ -466,18 +616,30 @@ class SaleOrder(models.Model):
                 lambda quote_line: quote_line._is_subscription_recurring()
             ):
                 existing = current.get(line.product_id)
-                if existing:
-                    quantity = line.product_uom_qty
-                    if quote.subscription_quote_type == "upsell":
-                        quantity += existing.product_uom_qty
+                if existing and quote.subscription_quote_type == "upsell":
+                    # The upsell's price is the rest of a period's: the line
+                    # keeps its price per period.
                     existing.write(
-                        {"product_uom_qty": quantity, "price_unit": line.price_unit}
+                        {
+                            "product_uom_qty": existing.product_uom_qty
+                            + line.product_uom_qty,
+                            "subscription_qty_removed": 0,
+                        }
+                    )
+                    seen |= existing
+                elif existing:
+                    existing.write(
+                        {
+                            "product_uom_qty": line.product_uom_qty,
+                            "price_unit": line.price_unit,
+                        }
                     )
                     seen |= existing
                 else:
-                    new_lines.append(
-                        Command.create(line._prepare_subscription_quote_line())
-                    )
+                    line_values = line._prepare_subscription_quote_line()
+                    if quote.subscription_quote_type == "upsell":
+                        line_values["price_unit"] = line._subscription_period_price()
+                    new_lines.append(Command.create(line_values))
             if quote.subscription_quote_type == "renewal":
                 (subscription.order_line - seen).filtered(
                     lambda old: old._is_subscription_recurring()
@@ -494,9 +656,318 @@ class SaleOrder(models.Model):
             if quote.subscription_quote_type == "renewal":
                 subscription.action_subscription_reopen()
 
+    # ------------------------------------------------------------
+    # Business methods: customer self-service
+    # ------------------------------------------------------------
+
+    def _subscription_can_close(self):
+        """Whether the customer may close the subscription from the portal."""
+        self.ensure_one()
+        return bool(
+            self.subscription_plan_id.user_closable
+            and self.subscription_state in ("in_progress", "to_renew")
+            and not self.subscription_end_date
+        )
+
+    def _subscription_close_end_date(self):
+        """The day access ends when the customer closes now: the paid period's end.
+
+        A subscription whose renewal is due or unpaid has no paid period left:
+        it closes at once (today).
+        """
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        if self.subscription_state != "in_progress" or not self.next_invoice_date:
+            return today
+        return max(self.next_invoice_date, today)
+
+    def _subscription_request_close(self, reason, comment=None, author=None):
+        """Close at the end of the paid period, at the customer's request.
+
+        Return False when there is nothing to do: the same request posted
+        again, or a subscription that cannot be closed from the portal.
+        """
+        self.ensure_one()
+        self._subscription_lock(wait=True)
+        self.invalidate_recordset()
+        if not self._subscription_can_close():
+            return False
+        if reason.company_id and reason.company_id != self.company_id:
+            raise UserError(self.env._("This reason cannot be chosen."))
+        end_date = self._subscription_close_end_date()
+        self.write(
+            {
+                "subscription_end_date": end_date,
+                "close_reason_id": reason.id,
+                "close_comment": (comment or "").strip() or False,
+            }
+        )
+        self._message_log(
+            body=self.env._(
+                "Closing requested by %(author)s: %(reason)s",
+                author=(author or self.partner_id).name,
+                reason=reason.name,
+            ),
+            author_id=(author or self.partner_id).id,
+        )
+        if end_date <= fields.Date.context_today(self):
+            self._subscription_close("customer")
+        else:
+            self._subscription_send_mail("mail_template_subscription_closing")
+        return True
+
+    def _subscription_undo_close(self, author=None):
+        """Cancel the customer's closing; return False when none is pending."""
+        self.ensure_one()
+        self._subscription_lock(wait=True)
+        self.invalidate_recordset()
+        if not self.subscription_end_date or self.subscription_state not in (
+            "in_progress",
+            "to_renew",
+        ):
+            return False
+        self.write(
+            {
+                "subscription_end_date": False,
+                "close_reason_id": False,
+                "close_comment": False,
+            }
+        )
+        self._message_log(
+            body=self.env._(
+                "Closing cancelled by %(author)s.",
+                author=(author or self.partner_id).name,
+            ),
+            author_id=(author or self.partner_id).id,
+        )
+        return True
+
+    def _subscription_prorate_days(self, day=None):
+        """(days left, days in period) of the paid period running on ``day``.
+
+        The period runs from one period before ``next_invoice_date`` to the day
+        before it; ``day`` counts as a day left.
+        """
+        self.ensure_one()
+        if not (self.next_invoice_date and self.subscription_plan_id):
+            return 1, 1
+        day = day or fields.Date.context_today(self)
+        end = self.next_invoice_date
+        period_days = (
+            end - (end - self.subscription_plan_id._get_billing_period())
+        ).days
+        return min(max((end - day).days, 0), period_days), period_days
+
+    def _subscription_prorate(self, amount, day=None):
+        """``amount`` for a full period, for the rest of the running one.
+
+        Prorated by days and rounded by the currency.
+        """
+        days_left, period_days = self._subscription_prorate_days(day)
+        return self.currency_id.round(amount * days_left / period_days)
+
+    def _subscription_period_unit_price(self, product):
+        """The price per period of ``product`` on this subscription."""
+        return self._subscription_period_unit_prices(product)[product]
+
+    def _subscription_period_unit_prices(self, products):
+        """The price per period of each of ``products`` on this subscription.
+
+        The subscription's own line's price when it has the product, else the
+        subscription's pricelist price (read for all of them at once).
+        """
+        self.ensure_one()
+        prices = {}
+        for line in self.order_line:
+            if line.product_id in products and line._is_subscription_recurring():
+                prices.setdefault(
+                    line.product_id,
+                    line.price_unit * (1 - (line.discount or 0.0) / 100),
+                )
+        others = products.filtered(lambda product: product not in prices)
+        if others and self.pricelist_id:
+            pricelist_prices = self.pricelist_id._get_products_price(
+                others, 1.0, currency=self.currency_id
+            )
+            prices.update((product, pricelist_prices[product.id]) for product in others)
+        else:
+            prices.update((product, product.lst_price) for product in others)
+        return prices
+
+    def _subscription_change_products(self):
+        """The products the customer may change: the subscription's, then the plan's."""
+        self.ensure_one()
+        own = self.order_line.filtered(
+            lambda line: not line.display_type
+            and not line.is_downpayment
+            and line.product_id.success_pack_hours <= 0
+            and (line.product_uom_qty > 0)
+        ).product_id
+        upsell = self.subscription_plan_id.upsell_product_ids.filtered(
+            lambda product: product.sale_ok
+            and product.company_id in (self.company_id, self.env["res.company"])
+        )
+        return own | (upsell - own)
+
+    def _subscription_can_change(self):
+        """Whether the customer may add or remove seats from the portal now.
+
+        Only while the period is paid and running: a renewal due today is
+        billed with the lines as they are.
+        """
+        self.ensure_one()
+        return bool(
+            self.subscription_state == "in_progress"
+            and self.next_invoice_date
+            and self.next_invoice_date > fields.Date.context_today(self)
+        )
+
+    def _subscription_prepare_change(self, quantities):
+        """The rows of the change page for the new ``quantities`` {product: qty}.
+
+        Each row: the product, its line, its quantity now and from the next
+        period, the pending quantity, the price per period and the prorated
+        price of a seat added today; and the amounts due now and per period.
+        """
+        self.ensure_one()
+        rows = []
+        due_now = recurring = 0.0
+        products = self._subscription_change_products()
+        period_prices = self._subscription_period_unit_prices(products)
+        for product in products:
+            line = self.order_line.filtered(
+                lambda line, product=product: line.product_id == product
+                and line._is_subscription_recurring()
+            )[:1]
+            quantity = int(line.product_uom_qty) if line else 0
+            new_quantity = quantities.get(product, None)
+            pending = (
+                int(line.product_uom_qty - line.subscription_qty_removed)
+                if line and line.subscription_qty_removed
+                else None
+            )
+            if new_quantity is None:
+                new_quantity = quantity if pending is None else pending
+            period_price = period_prices[product]
+            prorated_price = self._subscription_prorate(period_price)
+            added = max(new_quantity - quantity, 0)
+            due_now += added * prorated_price
+            recurring += new_quantity * period_price
+            rows.append(
+                {
+                    "product": product,
+                    "line": line,
+                    "quantity": quantity,
+                    "new_quantity": new_quantity,
+                    "pending": pending,
+                    "added": added,
+                    "period_price": period_price,
+                    "prorated_price": prorated_price,
+                }
+            )
+        days_left, period_days = self._subscription_prorate_days()
+        return {
+            "rows": rows,
+            "due_now": self.currency_id.round(due_now),
+            "recurring": self.currency_id.round(recurring),
+            "days_left": days_left,
+            "period_days": period_days,
+        }
+
+    def _subscription_apply_change(self, quantities):
+        """Apply the customer's new ``quantities`` {product: qty}.
+
+        Fewer seats are recorded for the next renewal; more seats or new
+        products make a prorated upsell quotation, returned (the open one
+        already asking the same, when the form is posted again).
+        """
+        self.ensure_one()
+        self._subscription_lock(wait=True)
+        self.invalidate_recordset()
+        if not self._subscription_can_change():
+            raise UserError(self.env._("This subscription cannot be changed now."))
+        allowed = self._subscription_change_products()
+        if any(product not in allowed for product in quantities):
+            raise UserError(self.env._("This product cannot be added here."))
+        change = self._subscription_prepare_change(quantities)
+        if not any(row["new_quantity"] for row in change["rows"]):
+            raise UserError(
+                self.env._("A subscription needs one application or user at least.")
+            )
+        for row in change["rows"]:
+            line = row["line"]
+            if not line or row["product"] not in quantities:
+                continue
+            removed = max(row["quantity"] - row["new_quantity"], 0)
+            if line.subscription_qty_removed != removed:
+                line.subscription_qty_removed = removed
+        added = {row["product"]: row["added"] for row in change["rows"] if row["added"]}
+        if not added:
+            return self.env["sale.order"]
+        return self._subscription_upsell_quote(added)
+
+    def _subscription_upsell_quote(self, added):
+        """The open upsell quotation adding ``added`` {product: qty}, made if new."""
+        self.ensure_one()
+        open_quotes = self.env["sale.order"].search(
+            [
+                ("origin_subscription_id", "=", self.id),
+                ("subscription_quote_type", "=", "upsell"),
+                ("state", "in", ("draft", "sent")),
+            ]
+        )
+        wanted = {(product.id, float(qty)) for product, qty in added.items()}
+        for quote in open_quotes:
+            asked = {
+                (line.product_id.id, line.product_uom_qty)
+                for line in quote.order_line
+                if not line.display_type
+            }
+            if asked == wanted:
+                return quote
+        lines = []
+        for product, quantity in added.items():
+            lines.append(
+                Command.create({"product_id": product.id, "product_uom_qty": quantity})
+            )
+        quote = self._subscription_new_quote(
+            "upsell",
+            lines,
+            require_payment=True,
+            require_signature=False,
+            prepayment_percent=1.0,
+        )
+        quote.action_quotation_sent()
+        quote._portal_ensure_token()
+        return quote
+
+    def _subscription_bills_open_period(self):
+        """Whether the open period is to be billed: the subscription runs (not
+        paused) and the period starts before the customer's end date."""
+        self.ensure_one()
+        return bool(
+            self.subscription_state in ("in_progress", "to_renew")
+            and self.next_invoice_date
+            and not (
+                self.subscription_end_date
+                and self.next_invoice_date >= self.subscription_end_date
+            )
+        )
+
+    def _subscription_apply_removed_seats(self):
+        """Apply the seats the customers removed, before their next period is billed."""
+        lines = self.order_line.filtered("subscription_qty_removed")
+        by_quantity = lines.grouped(
+            lambda line: max(line.product_uom_qty - line.subscription_qty_removed, 0)
+        )
+        for quantity, group in by_quantity.items():
+            group.write({"product_uom_qty": quantity, "subscription_qty_removed": 0})
+        return lines
+
     def _subscription_close(self, reason):
         to_close = self.filtered(
-            lambda order: order.subscription_state in ("in_progress", "to_renew")
+            lambda order: order.subscription_state
+            in ("in_progress", "to_renew", "paused")
         )
         if not to_close:
             return to_close
@@ -506,6 +977,9 @@ class SaleOrder(models.Model):
                 "close_reason": reason,
                 "renewal_deadline": False,
                 "subscription_notice": "closed",
+                "subscription_close_date": fields.Date.context_today(self),
+                "subscription_paused_date": False,
+                "subscription_resume_date": False,
             }
         )
         to_close.hosted_database_ids._suspend_access()

@@ -1,11 +1,50 @@
 # Copyright 2026 portal_account contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import Command, models
+from odoo import Command, fields, models
 from odoo.tools import format_date
 
 
 class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
+
+    subscription_qty_removed = fields.Float(
+        string="Removed at Next Renewal",
+        digits="Product Unit of Measure",
+        copy=False,
+        help="Seats the customer removed: the quantity is lowered by this much "
+        "when the next period is billed.",
+    )
+
+    def _get_display_price(self):
+        price = super()._get_display_price()
+        if self._subscription_is_open_upsell():
+            # An upsell bills the rest of the running period only.
+            subscription = self.order_id.origin_subscription_id
+            price = subscription._subscription_prorate(
+                self._subscription_period_price()
+            )
+        return price
+
+    def _subscription_is_open_upsell(self):
+        order = self.order_id
+        return bool(
+            order.subscription_quote_type == "upsell"
+            and order.origin_subscription_id
+            and order.state in ("draft", "sent")
+            and self.product_id
+            and not self.env.context.get("subscription_period_price")
+        )
+
+    def _subscription_period_price(self):
+        """The price of this line's product for a full period of its subscription."""
+        self.ensure_one()
+        subscription = self.order_id.origin_subscription_id
+        if subscription.order_line.filtered(
+            lambda line: line.product_id == self.product_id
+            and line._is_subscription_recurring()
+        ):
+            return subscription._subscription_period_unit_price(self.product_id)
+        return self.with_context(subscription_period_price=True)._get_display_price()
 
     def _is_subscription_recurring(self):
         """Whether the line is billed again every period of its subscription."""

@@ -5,9 +5,11 @@
 Read it top-down. ``_cron_subscription_renewal`` finds the due subscriptions
 and runs them batch by batch; ``_renewal_run`` is a batch's four steps:
 
-1. ``_renewal_start``: lock the rows, handle those without a card that can pay
-   (grace period: open, remind, close), bill the open periods of the others
-   and record their charges, all on record before any provider is called;
+1. ``_renewal_start``: lock the rows, close those whose customer's end date
+   came and resume those whose pause ended, handle those without a card that
+   can pay (grace period: open, remind, close), bill the open periods of the
+   others and record their charges, all on record before any provider is
+   called;
 2. ``_renewal_send``: send each charge to its provider, on its own;
 3. ``_renewal_settle``: make the payments of the charges that went through,
    move the paid subscriptions on, open the grace period of the declined;
@@ -26,6 +28,7 @@ from datetime import timedelta
 from psycopg2 import errors as pg_errors
 
 from odoo import Command, api, fields, models
+from odoo.osv import expression
 from odoo.tools import SQL
 from odoo.tools.mail import generate_tracking_message_id
 
@@ -81,10 +84,28 @@ class SaleOrder(models.Model):
 
     @api.model
     def _renewal_due_domain(self, today):
-        """The subscriptions the engine has something to do with today."""
+        """The subscriptions the engine has something to do with today: the
+        renewals due, and the life cycle's changes of the day."""
+        return expression.AND(
+            [
+                [("is_subscription", "=", True), ("state", "=", "sale")],
+                expression.OR(
+                    [
+                        self._renewal_to_renew_domain(today),
+                        self._renewal_to_close_domain(today),
+                        self._renewal_to_resume_domain(today),
+                    ]
+                ),
+            ]
+        )
+
+    @api.model
+    def _renewal_to_renew_domain(self, today):
+        """Renewals due: neither paused nor past the customer's end date."""
         return [
-            ("is_subscription", "=", True),
-            ("state", "=", "sale"),
+            "|",
+            ("subscription_end_date", "=", False),
+            ("subscription_end_date", ">", today),
             "|",
             "&",
             ("subscription_state", "=", "in_progress"),
@@ -94,6 +115,22 @@ class SaleOrder(models.Model):
             "|",
             ("subscription_checked_date", "=", False),
             ("subscription_checked_date", "<", today),
+        ]
+
+    @api.model
+    def _renewal_to_close_domain(self, today):
+        """Subscriptions whose customer's end date came: closed, never billed."""
+        return [
+            ("subscription_state", "in", ("in_progress", "to_renew", "paused")),
+            ("subscription_end_date", "<=", today),
+        ]
+
+    @api.model
+    def _renewal_to_resume_domain(self, today):
+        """Paused subscriptions whose resume date came."""
+        return [
+            ("subscription_state", "=", "paused"),
+            ("subscription_resume_date", "<=", today),
         ]
 
     def _renewal_run(self, today):
@@ -113,16 +150,17 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------
 
     def _renewal_start(self, today):
-        """Return the subscriptions done with (grace periods), those charged,
-        and the charges to send."""
+        """Return the subscriptions done with (closed, resumed, grace periods),
+        those charged, and the charges to send."""
         graced, charged = self.browse(), self.browse()
         transactions = self.env["payment.transaction"].sudo()
         failed = self.browse()
         for unit in work_units(self):
             with unit:
                 orders = unit.records._renewal_lock(today)
-                payable = orders.filtered(lambda o: o._renewal_may_charge(today))
-                (orders - payable)._renewal_grace(today)
+                due = orders._renewal_close_and_resume(today)
+                payable = due.filtered(lambda o: o._renewal_may_charge(today))
+                (due - payable)._renewal_grace(today)
                 unit_transactions = payable._renewal_charge(payable._renewal_bill())
             if not unit.failed:
                 graced |= orders - payable
@@ -151,6 +189,21 @@ class SaleOrder(models.Model):
             return locked
         locked.invalidate_recordset()
         return self.search([("id", "in", locked.ids)] + self._renewal_due_domain(today))
+
+    def _renewal_close_and_resume(self, today):
+        """The life cycle's changes of the day; return the renewals left due.
+
+        Closed first, so that nothing is billed on or after a customer's end
+        date; a subscription resumed today is renewed today if its (moved)
+        next invoice date has come.
+        """
+        self.filtered_domain(self._renewal_to_close_domain(today))._subscription_close(
+            "customer"
+        )
+        self.filtered_domain(
+            self._renewal_to_resume_domain(today)
+        ).action_subscription_resume()
+        return self.filtered_domain(self._renewal_to_renew_domain(today))
 
     def _renewal_may_charge(self, today):
         """Whether the open period is to be charged today, with the card set.
@@ -184,17 +237,26 @@ class SaleOrder(models.Model):
         """Return the invoices of the open periods, the missing ones made now.
 
         A period is billed once: the unique index on (subscription, period
-        start) refuses a second invoice, whoever makes it.
+        start) refuses a second invoice, whoever makes it. A paused
+        subscription, or a period starting on or after the customer's end
+        date, is not billed.
         """
         invoices = self._subscription_period_invoices()
-        missing = self - invoices.subscription_id
+        missing = (self - invoices.subscription_id).filtered(
+            lambda o: o._subscription_bills_open_period()
+        )
         if missing:
             invoices |= missing._renewal_create_invoices()
         invoices.filtered(lambda move: move.state == "draft").action_post()
         return invoices
 
     def _renewal_create_invoices(self):
-        """Create and post the invoice of each subscription's open period."""
+        """Create and post the invoice of each subscription's open period.
+
+        The seats the customers removed leave the subscriptions first: the
+        period billed now is the first without them.
+        """
+        self._subscription_apply_removed_seats()
         values_list = []
         for order in self:
             period_start = order.next_invoice_date
@@ -669,6 +731,11 @@ class SaleOrder(models.Model):
         ).filtered(
             lambda o: o.payment_token_expires_before_renewal
             and o.subscription_expiry_warned_date != o.next_invoice_date
+            # A customer's closing ends it on that date: no renewal to pay.
+            and not (
+                o.subscription_end_date
+                and o.subscription_end_date <= o.next_invoice_date
+            )
         )
         # A warning that cannot be sent is logged and tried again the next day;
         # it never holds back the renewals.

@@ -13,6 +13,7 @@ class SubscriptionPlan(models.Model):
     _name = "subscription.plan"
     _description = "Subscription Plan"
     _order = "sequence, id"
+    _check_company_auto = True
 
     name = fields.Char(required=True, translate=True)
     sequence = fields.Integer(default=10)
@@ -45,6 +46,20 @@ class SubscriptionPlan(models.Model):
     company_id = fields.Many2one(
         comodel_name="res.company",
         default=lambda self: self.env.company,
+    )
+    user_closable = fields.Boolean(
+        string="Closable by Customers",
+        default=True,
+        help="Customers may close their subscriptions from the portal, at the end "
+        "of the period they paid.",
+    )
+    upsell_product_ids = fields.Many2many(
+        comodel_name="product.product",
+        string="Upsell Products",
+        check_company=True,
+        domain="[('sale_ok', '=', True)]",
+        help="Products customers may add to their subscriptions from the portal, "
+        "besides those already on them.",
     )
     subscription_ids = fields.One2many(
         comodel_name="sale.order",

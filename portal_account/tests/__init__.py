@@ -9,6 +9,8 @@ from . import test_hostile_input
 from . import test_renewal_faults
 from . import test_mail_template
 from . import test_renewal_batch
+from . import test_subscription_lifecycle
+from . import test_portal_lifecycle
 from . import test_renewal_charges
 from . import test_renewal_equivalence
 from . import test_subscription_invoicing

@@ -503,11 +503,25 @@ class TestHostileInput(PortalAccountHttpCommon):
         self._login(self.other_portal_user)
         foreign_csrf = http.Request.csrf_token(self)
         self._login(self.portal_user)
+        subscription_url = f"/my/subscriptions/{self.subscription.id}"
+        reason = self.env["subscription.close.reason"].create({"name": "Forged"})
         forms = [
             (quote_url, {"message": "Forged"}),
             (method_url, {"token_id": new_token.id}),
             ("/submitted/ticket", {"subject": "Forged ticket", "description": "x"}),
+            (f"{subscription_url}/close", {"reason_id": reason.id}),
+            (f"{subscription_url}/close/undo", {"undo": "1"}),
+            (f"{subscription_url}/change", {f"qty_{self.user_product.id}": 9}),
         ]
+        self.subscription_to_renew.write(
+            {"subscription_end_date": self.today, "close_reason_id": reason.id}
+        )
+        forms.append(
+            (
+                f"/my/subscriptions/{self.subscription_to_renew.id}/close/undo",
+                {"undo": "1"},
+            )
+        )
         tickets = self.env["helpdesk.ticket"].sudo().search_count([])
         for csrf in (
             None,
@@ -529,6 +543,43 @@ class TestHostileInput(PortalAccountHttpCommon):
         self.assertFalse(self.quotation.changes_requested)
         self.assertEqual(self.subscription.payment_token_id, self.token)
         self.assertEqual(self.env["helpdesk.ticket"].sudo().search_count([]), tickets)
+        self.assertFalse(self.subscription.subscription_end_date)
+        self.assertFalse(self.subscription.subscription_quote_ids)
+        self.assertEqual(self.subscription_to_renew.close_reason_id, reason)
+
+    # ------------------------------------------------------------
+    # Subscription self-service: any quantity, any reason
+    # ------------------------------------------------------------
+
+    @HOSTILE
+    @given(quantity=any_text, product_id=st.one_of(any_text, huge_ints.map(str)))
+    def test_subscription_change_any_quantity(self, quantity, product_id):
+        url = f"/my/subscriptions/{self.subscription.id}/change"
+        for key in (f"qty_{self.user_product.id}", f"qty_{product_id}"):
+            response = self._post(url, {key: quantity})
+            self.assertClean(response)
+            self.assertIn(response.status_code, (302, 303))
+            self.assertClean(self._get(url, {key: quantity}))
+
+    @HOSTILE
+    @given(reason_id=st.one_of(any_text, huge_ints.map(str)), comment=any_text)
+    def test_subscription_close_any_reason(self, reason_id, comment):
+        url = f"/my/subscriptions/{self.subscription.id}/close"
+        reasons = self.env["subscription.close.reason"].search([])
+        response = self._post(url, {"reason_id": reason_id, "comment": comment})
+        self.assertClean(response)
+        try:
+            as_int = int(reason_id)
+        except ValueError:
+            as_int = None
+        if as_int in reasons.ids:
+            # A demo reason's id: closing, then undone for the next example.
+            self.assertIn("message=closing", self._target(response))
+            self._post(f"{url}/undo", {})
+        else:
+            self.assertIn("message=close_invalid_reason", self._target(response))
+        self.env.invalidate_all()
+        self.assertFalse(self.subscription.subscription_end_date)
 
     # ------------------------------------------------------------
     # Ask changes: HTML, odd messages, posted twice

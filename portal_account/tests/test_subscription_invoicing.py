@@ -101,6 +101,32 @@ class TestSubscriptionInvoicing(SubscriptionCommon):
         self.assertFalse(self.closed.subscription_invoice_ids)
         self.assertFalse(self.without_card.subscription_invoice_ids)
 
+    def test_paused_and_ending_not_to_invoice_and_refused(self):
+        """Nothing is billed while paused, nor from the customer's end date."""
+        token = self._create_token()
+        with freeze_time("2026-01-01"):
+            paused, ending = (self._create_subscription(token=token) for _i in range(2))
+            paused.action_subscription_pause()
+            # Closed by the customer during the last period; the run of the
+            # end date has not come yet.
+            ending.subscription_end_date = date(2026, 1, 1)
+            (paused | ending).invalidate_recordset(["invoice_status"])
+            self.assertEqual(paused.invoice_status, "no")
+            self.assertEqual(ending.invoice_status, "no")
+            self.assertFalse(self._to_invoice() & (paused | ending))
+            with self.assertRaisesRegex(UserError, "is paused"):
+                self._create_invoice_wizard(paused).create_invoices()
+            with self.assertRaisesRegex(UserError, "closes on 01/01/2026"):
+                self._create_invoice_wizard(ending).create_invoices()
+            # The engine's billing itself skips them, whoever calls it.
+            self.assertFalse((paused | ending)._subscription_bill_open_period())
+            self._run_renewal()
+        self.assertFalse((paused | ending).subscription_invoice_ids)
+        self.assertEqual(paused.subscription_state, "paused")
+        self.assertFalse(paused.renewal_deadline)
+        self.assertEqual(ending.subscription_state, "closed")
+        self.assertEqual(ending.close_reason, "customer")
+
     def test_other_orders_invoiced_by_core(self):
         order = self.env["sale.order"].create(
             {

@@ -103,3 +103,51 @@ class TestTourPortal(PortalAccountHttpCommon):
             company_id=self.company.id,
         )
         self.start_tour("/my", "portal_account_home_cards", login=user.login)
+
+    def test_tour_subscription_close_undo(self):
+        self.env["subscription.close.reason"].create({"name": "Moving elsewhere"})
+        self.start_tour(
+            "/my/subscriptions",
+            "portal_account_subscription_close_undo",
+            login=self.portal_user.login,
+        )
+        self.assertFalse(self.subscription.subscription_end_date)
+        self.assertFalse(self.subscription.close_reason_id)
+        self.assertEqual(self.subscription.subscription_state, "in_progress")
+        notes = " ".join(self.subscription.message_ids.mapped("body"))
+        author = self.portal_user.partner_id.name
+        self.assertIn(f"Closing requested by {author}: Moving elsewhere", notes)
+        self.assertIn(f"Closing cancelled by {author}", notes)
+        # The closing's confirmation, sent before the undo cleared its date.
+        self.assertTrue(
+            self.env["mail.mail"].search(
+                [
+                    ("model", "=", "sale.order"),
+                    ("res_id", "=", self.subscription.id),
+                    ("subject", "ilike", "closes on"),
+                ]
+            )
+        )
+
+    def test_tour_subscription_add_seats(self):
+        self._create_token(
+            self.customer_contact, expiry_date=self.today + timedelta(days=400)
+        )
+        self.start_tour(
+            "/my/subscriptions",
+            "portal_account_subscription_add_seats",
+            login=self.portal_user.login,
+        )
+        quote = self.subscription.subscription_quote_ids
+        self.assertEqual(quote.subscription_quote_type, "upsell")
+        self.assertEqual(quote.state, "sale")
+        self.assertEqual(quote.transaction_ids.state, "done")
+        self.assertEqual(quote.order_line.product_uom_qty, 2)
+        self.assertEqual(
+            quote.order_line.price_unit, self.subscription._subscription_prorate(20.0)
+        )
+        users = self.subscription.order_line.filtered(
+            lambda line: line.product_id == self.user_product
+        )
+        self.assertEqual(users.product_uom_qty, 5)
+        self.assertEqual(users.price_unit, 20.0)

@@ -198,3 +198,117 @@ registry.category("web_tour.tours").add("portal_account_home_cards", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("portal_account_subscription_close_undo", {
+    url: "/my/subscriptions",
+    steps: () => [
+        {
+            content: "Open the subscription",
+            trigger: "a:contains(/^PRT Subscription$/)",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "Close it",
+            trigger: "button.o_subscription_close",
+            run: "click",
+        },
+        {
+            content: "The dialog tells when access ends",
+            trigger: "#modal_subscription_close .o_subscription_close_date",
+        },
+        {
+            content: "Choose a reason",
+            trigger: "#modal_subscription_close select[name='reason_id']",
+            run: "selectByLabel Moving elsewhere",
+        },
+        {
+            content: "Say why",
+            trigger: "#modal_subscription_close textarea[name='comment']",
+            run: "edit Found a cheaper offer",
+        },
+        {
+            content: "Confirm",
+            trigger: "#modal_subscription_close .o_subscription_close_confirm",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "The page says when it closes",
+            trigger: ".o_subscription_closing .o_subscription_end_date",
+        },
+        {
+            content: "Undo",
+            trigger: ".o_subscription_close_undo",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "It keeps running",
+            trigger: ".o_subscription_close_undone",
+        },
+        {
+            content: "It can be closed again",
+            trigger: "button.o_subscription_close",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("portal_account_subscription_add_seats", {
+    url: "/my/subscriptions",
+    steps: () => [
+        {
+            content: "Open the subscription",
+            trigger: "a:contains(/^PRT Subscription$/)",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "Add users",
+            trigger: "a.o_subscription_change",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "Two more users",
+            trigger: "input.o_subscription_qty[aria-label='User']",
+            run: "edit 5",
+        },
+        {
+            content: "Review",
+            trigger: ".o_subscription_change_review",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "The amount due now is shown",
+            trigger: ".o_subscription_change_summary .o_subscription_due_now",
+        },
+        {
+            content: "Confirm",
+            trigger: ".o_subscription_change_confirm:enabled",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "Accept and pay the quotation",
+            trigger: "#o_sale_portal_paynow",
+            run: "click",
+        },
+        {
+            content: "Pay with the saved card",
+            trigger: '#modalaccept input[name="o_payment_radio"][data-payment-option-type="token"]',
+            run: "click",
+        },
+        {
+            content: "Pay",
+            trigger: '#modalaccept button[name="o_payment_submit_button"]:enabled',
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "Back on the order, now confirmed",
+            trigger: ".o_portal_submenu:contains(Sales Orders)",
+        },
+    ],
+});

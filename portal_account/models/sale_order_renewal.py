@@ -70,8 +70,7 @@ class SaleOrder(models.Model):
         """
         today = fields.Date.context_today(self)
         engine = engine_env(self)
-        engine._renewal_warn_card_expiry(today)
-        engine._renewal_send_renewal_notices(today)
+        engine._renewal_send_advance_notices(today)
         batches = Batches(
             engine,
             engine._renewal_due_domain(today),
@@ -81,6 +80,12 @@ class SaleOrder(models.Model):
         for batch in batches:
             batches.mark_done(batch._renewal_run(today))
         return batches.notify_progress()
+
+    @api.model
+    def _renewal_send_advance_notices(self, today):
+        """Tell the customers of what comes: an expiring card, a renewal."""
+        self._renewal_warn_card_expiry(today)
+        self._renewal_send_renewal_notices(today)
 
     @api.model
     def _renewal_due_domain(self, today):

@@ -28,7 +28,7 @@ class SaleOrder(models.Model):
         if self.env.context.get("subscription_renewal_inline"):
             return super()._cron_subscription_renewal(batch_size=batch_size)
         today = fields.Date.context_today(self)
-        engine_env(self)._renewal_warn_card_expiry(today)
+        engine_env(self)._renewal_send_advance_notices(today)
         jobs = self._subscription_renewal_enqueue(today, batch_size)
         self.env["ir.cron"]._notify_progress(done=len(jobs), remaining=0)
         return len(jobs)

@@ -270,7 +270,7 @@ def main():
             env.cr.commit()
         else:
             values = baseline_values(subscriptions, today)
-        mail_floor = env["mail.mail"].search([], order="id desc", limit=1).id
+        mail_floor = env["mail.mail"].search([], order="id desc", limit=1).id or 0
         env.invalidate_all()
         rss_before = max_rss_mb()
         profiler = cProfile.Profile() if args.profile else None

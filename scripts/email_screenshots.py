@@ -26,12 +26,12 @@ from screenshots import OUT_DIR, Chromium, save_png  # noqa: E402
 
 EMAILS = (
     (
-        "13_email_renewal_notice",
+        "19_email_renewal_notice",
         "portal_account.mail_template_subscription_renewal_notice",
         "portal_account.sale_order_subscription_card_expiring",
     ),
     (
-        "14_email_payment_declined",
+        "20_email_payment_declined",
         "portal_account.mail_template_subscription_declined",
         "portal_account.sale_order_subscription_dunning_retry_scheduled",
     ),

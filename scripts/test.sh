@@ -157,9 +157,10 @@ run_odoo_runner() {
 case "${TEST_RUNNER:-pytest}" in
 pytest) ;;
 odoo | both)
-    for addon in "${SUITES[@]}"; do
-        run_odoo_runner "$addon"
-    done
+    # portal_account only: the glue's concurrency tests drive queue_job's job
+    # runner from threads of their own, which do not finish under Odoo's
+    # runner; its suite runs under pytest-odoo.
+    run_odoo_runner portal_account
     [[ "$TEST_RUNNER" == odoo ]] && exit 0
     ;;
 *) die "TEST_RUNNER is '${TEST_RUNNER}': use pytest, odoo or both." ;;
